@@ -1,0 +1,5 @@
+"""The one error type loaders raise."""
+
+
+class CaptureError(Exception):
+    """A capture file cannot be read (further); ``str(e)`` is a one-line reason."""

@@ -1,0 +1,108 @@
+"""mitmproxy ``.flow`` files, and the conversion of any HTTP flow into a :class:`Stream`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO
+
+from mitmproxy import exceptions, flowfilter, http, io
+
+from ..stream import Stream, is_event_stream
+from .errors import CaptureError
+
+METADATA_KEY = "sse_inspect"
+
+
+def read_flows(
+    f: BinaryIO,
+    source: str,
+    flt: flowfilter.TFilter | None,
+    on_progress: Callable[[int], None] | None,
+) -> Iterator[Stream]:
+    """Yield event streams flow by flow: a capture is never held in memory whole."""
+    count = 0
+    try:
+        for flow in io.FlowReader(f).stream():
+            count += 1
+            if on_progress:
+                on_progress(f.tell())
+            if not isinstance(flow, http.HTTPFlow):
+                continue
+            if flt is not None and not flowfilter.match(flt, flow):
+                continue
+            stream = stream_from_flow(flow, source)
+            if stream is not None:
+                yield stream
+    except exceptions.FlowReadException as e:
+        where = f"after {count} flow{'s' if count != 1 else ''}"
+        raise CaptureError(f"{source}: damaged or truncated {where} ({e})") from None
+
+
+def stream_from_flow(flow: http.HTTPFlow, source: str) -> Stream | None:
+    """The :class:`Stream` of an HTTP flow, or ``None`` when it is not an event stream."""
+    response = flow.response
+    if response is None or not is_event_stream(response.headers.get("content-type")):
+        return None
+    body = response.raw_content or b""
+    meta: Any = flow.metadata.get(METADATA_KEY)
+    recorded = isinstance(meta, dict) and meta.get("version") == 1
+    chunks = (
+        _fit_chunks(meta.get("chunks"), len(body), response.timestamp_end) if recorded else None
+    )
+    complete = bool(meta.get("complete")) if recorded else flow.error is None
+    return Stream(
+        source=source,
+        flow_id=flow.id,
+        method=flow.request.method,
+        url=flow.request.pretty_url,
+        request_headers=_pairs(flow.request.headers),
+        request_body=flow.request.get_content(strict=False) or b"",
+        status=response.status_code,
+        response_headers=_pairs(response.headers),
+        body=body,
+        chunks=chunks,
+        request_start=flow.request.timestamp_start,
+        response_start=response.timestamp_start,
+        response_end=response.timestamp_end,
+        complete=complete and flow.error is None,
+        error=flow.error.msg
+        if flow.error
+        else None
+        if response.raw_content is not None
+        else ("body not stored: mitmproxy streamed it (store_streamed_bodies was off)"),
+    )
+
+
+def _fit_chunks(raw: Any, size: int, t_end: float | None) -> tuple[tuple[float, int], ...] | None:
+    """Validate the addon's ``[[t, n], ...]`` against the stored body.
+
+    Chunks are cut to the bytes actually stored; stored bytes no chunk accounts for are
+    one last chunk at the response end, so no byte is ever dropped.
+    """
+    if not isinstance(raw, list):
+        return None
+    chunks: list[tuple[float, int]] = []
+    pos = 0
+    for item in raw:
+        if not (isinstance(item, list | tuple) and len(item) == 2):
+            return None
+        t, n = item
+        if not isinstance(t, int | float) or not isinstance(n, int) or n < 0:
+            return None
+        n = min(n, size - pos)
+        if n > 0:
+            chunks.append((float(t), n))
+            pos += n
+    if pos < size:
+        chunks.append(
+            (t_end if t_end is not None else chunks[-1][0] if chunks else 0.0, size - pos)
+        )
+    return tuple(chunks)
+
+
+def _pairs(headers: http.Headers) -> tuple[tuple[str, str], ...]:
+    """Header fields in order, repeats kept, as text (undecodable bytes escaped)."""
+    return tuple(
+        (k.decode("utf-8", "surrogateescape"), v.decode("utf-8", "surrogateescape"))
+        for k, v in headers.fields
+    )

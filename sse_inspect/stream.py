@@ -1,0 +1,80 @@
+"""The one data model every capture format is loaded into.
+
+Loaders (``.flow``, HAR, raw ``.sse``) differ in what they know; a :class:`Stream` says
+plainly what is known and leaves the rest ``None``, so the stages after loading never
+ask where the data came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+Timing = Literal["per-chunk", "none"]
+
+
+@dataclass(frozen=True, slots=True)
+class Stream:
+    """One HTTP exchange whose response is an event stream."""
+
+    source: str
+    """The capture file it was read from."""
+    flow_id: str
+    method: str | None
+    url: str | None
+    request_headers: tuple[tuple[str, str], ...]
+    request_body: bytes
+    status: int | None
+    response_headers: tuple[tuple[str, str], ...]
+    body: bytes
+    """The response body as received: still content-encoded."""
+    chunks: tuple[tuple[float, int], ...] | None
+    """(arrival time, byte count) of each chunk as received, when the capture recorded them."""
+    request_start: float | None
+    """``request.timestamp_start``: the origin of every relative time in reports."""
+    response_start: float | None
+    """When the response headers arrived."""
+    response_end: float | None
+    """When the last byte arrived (or the stream was cut)."""
+    complete: bool
+    """The transport ended normally (no client abort, reset or truncation)."""
+    error: str | None = None
+    """The transport error when the stream was cut, as the capture tells it."""
+
+    @property
+    def timing(self) -> Timing:
+        return "per-chunk" if self.chunks is not None else "none"
+
+    def response_header(self, name: str) -> str | None:
+        """The first response header of that name (case-insensitive), joined if repeated."""
+        name = name.lower()
+        values = [v for k, v in self.response_headers if k.lower() == name]
+        return ", ".join(values) if values else None
+
+    def timed_chunks(self) -> Iterator[tuple[float, bytes]]:
+        """The body as it arrived: (time, bytes) per chunk.
+
+        Without recorded chunks the whole body is one chunk at the end of the response,
+        so event times are meaningless and reports say ``"timing": "none"``.
+        """
+        if self.chunks is None:
+            yield (self.response_end or self.request_start or 0.0, self.body)
+            return
+        view = memoryview(self.body)
+        pos = 0
+        for t, n in self.chunks:
+            yield t, bytes(view[pos : pos + n])
+            pos += n
+
+
+def is_event_stream(content_type: str | None) -> bool:
+    """True for ``text/event-stream`` in any case and with any parameters.
+
+    Only the MIME type essence counts, as for ``EventSource``: ``text/event-stream;
+    charset=windows-1252`` is an event stream (always decoded as UTF-8), a list such as
+    ``application/json, text/event-stream`` is not.
+    """
+    if not content_type:
+        return False
+    return content_type.split(";", 1)[0].strip().lower() == "text/event-stream"
