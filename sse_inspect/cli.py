@@ -1,0 +1,146 @@
+"""The ``sse-inspect`` command line: parses options and wires the stages together."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from mitmproxy import flowfilter
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+from . import __version__
+from .analysis import analyze as analyze_stream
+from .load import CaptureError, read_capture
+from .metrics import DEFAULT_STALL_MS
+from .record import document, stream_record
+from .report import events_table, footnotes, streams_table
+
+PROGRESS_MIN_BYTES = 2 * 1024 * 1024
+PIPE_WIDTH = 160
+
+
+class InputError(click.ClickException):
+    """Unreadable input or bad usage: one line on stderr, exit status 2 (Contract 3)."""
+
+    exit_code = 2
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="sse-inspect")
+def main() -> None:
+    """Inspect, time and replay the Server-Sent Event streams of AI chat apps."""
+
+
+def _parse_filter(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> flowfilter.TFilter | None:
+    if value is None:
+        return None
+    try:
+        return flowfilter.parse(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+@main.command()
+@click.argument("captures", nargs=-1, required=True, metavar="CAPTURE...")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document (see README).")
+@click.option(
+    "--filter",
+    "flt",
+    metavar="EXPR",
+    callback=_parse_filter,
+    help="Only flows matching this mitmproxy filter expression, e.g. '~u /conversation'.",
+)
+@click.option("--events", "show_events", is_flag=True, help="List every event of each stream.")
+@click.option(
+    "--stall-ms",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_STALL_MS,
+    show_default=True,
+    help="A gap between data events longer than this counts as a stall.",
+)
+def analyze(
+    captures: tuple[str, ...],
+    as_json: bool,
+    flt: flowfilter.TFilter | None,
+    show_events: bool,
+    stall_ms: float,
+) -> None:
+    """Report every event stream in CAPTURE files (.flow, HAR or raw .sse).
+
+    Exit status: 0 streams reported, 1 no event stream found, 2 unreadable input (the
+    streams read before the damage are still reported).
+    """
+    out = _console()
+    records: list[dict[str, Any]] = []
+    errors: list[str] = []
+    for path in captures:
+        try:
+            with _progress(path) as on_progress:
+                for stream in read_capture(path, flt, on_progress):
+                    a = analyze_stream(stream, stall_ms)
+                    record = stream_record(a)
+                    if show_events and as_json:
+                        record["frames"] = _frames(a)
+                    records.append(record)
+                    if show_events and not as_json:
+                        out.print(events_table(a, len(records)))
+        except CaptureError as e:
+            errors.append(str(e))
+    if as_json:
+        click.echo(json.dumps(document(records), indent=2, ensure_ascii=False))
+    elif records:
+        title = captures[0] if len(captures) == 1 else None
+        out.print(streams_table(records, title))
+        out.print(footnotes(records))
+    if errors:
+        raise InputError("; ".join(errors))
+    if not records:
+        click.echo("no event streams found", err=True)
+        sys.exit(1)
+
+
+def _frames(a: Any) -> list[dict[str, Any]]:
+    origin = a.stream.request_start if a.cadence.timing == "per-chunk" else None
+    return [
+        {
+            "t_ms": None if origin is None else round((e.t - origin) * 1e3, 3),
+            "event": e.event,
+            "id": e.id,
+            "data": e.data,
+        }
+        for e in a.frames.events
+    ]
+
+
+def _console() -> Console:
+    """The report console: the terminal's width, or a wide page when piped to a file."""
+    console = Console(highlight=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(highlight=False, width=PIPE_WIDTH)
+    return console
+
+
+@contextmanager
+def _progress(path: str) -> Iterator[Any]:
+    """A progress bar on stderr for large files, when stderr is a terminal; else nothing."""
+    err = Console(stderr=True)
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        size = 0
+    if not err.is_terminal or size < PROGRESS_MIN_BYTES:
+        yield None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn())
+    with Progress(*columns, TimeRemainingColumn(), console=err, transient=True) as bar:
+        task = bar.add_task(Path(path).name, total=size)
+        yield lambda pos: bar.update(task, completed=pos)

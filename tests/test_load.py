@@ -1,0 +1,156 @@
+"""Loading .flow, HAR and raw .sse captures into Streams, and refusing bad input clearly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from mitmproxy import flowfilter
+
+from sse_inspect.load import CaptureError, read_capture
+
+from . import flows
+from .conftest import SAMPLES
+
+
+def test_flow_with_addon_metadata_has_per_chunk_timing(tmp_path: Path) -> None:
+    path = flows.write(
+        tmp_path / "c.flow", [flows.sse_flow([(0.3, b"data: a\n\n"), (0.5, b"data: b\n\n")])]
+    )
+    (s,) = read_capture(path)
+    assert s.timing == "per-chunk"
+    assert s.chunks == ((flows.T0 + 0.3, 9), (flows.T0 + 0.5, 9))
+    assert s.request_start == flows.T0 and s.method == "POST" and s.status == 200
+    assert ("Authorization", "Bearer k") in s.request_headers
+    assert s.complete
+
+
+def test_flow_from_plain_mitmproxy_has_no_timing(tmp_path: Path) -> None:
+    path = flows.write(tmp_path / "c.flow", [flows.sse_flow([(0.3, b"data: a\n\n")], record=False)])
+    (s,) = read_capture(path)
+    assert s.timing == "none" and s.body == b"data: a\n\n"
+
+
+def test_only_event_streams_are_read(tmp_path: Path) -> None:
+    path = flows.write(
+        tmp_path / "c.flow",
+        [flows.json_flow(), flows.sse_flow([(0.1, b"data: a\n\n")]), flows.json_flow()],
+    )
+    assert len(list(read_capture(path))) == 1
+
+
+def test_filter_expressions_select_flows() -> None:
+    everything = list(read_capture(SAMPLES / "mixed.flow"))
+    assert [s.url.rsplit("/", 1)[-1] for s in everything if s.url] == ["completions", "messages"]
+    only = list(read_capture(SAMPLES / "mixed.flow", flowfilter.parse("~u /v1/messages")))
+    assert [s.url for s in only] == ["http://127.0.0.1:8000/v1/messages"]
+
+
+def test_cut_stream_keeps_its_partial_body_and_error() -> None:
+    (s,) = read_capture(SAMPLES / "client-abort.flow")
+    assert not s.complete and s.error == "Client disconnected."
+    assert s.body and sum(n for _, n in s.chunks or ()) == len(s.body)
+
+
+def test_recorded_chunks_longer_than_the_stored_body_are_cut(tmp_path: Path) -> None:
+    f = flows.sse_flow([(0.1, b"data: a\n\n"), (0.2, b"data: b\n\n")])
+    assert f.response is not None
+    f.response.raw_content = b"data: a\n\ndat"  # e.g. a byte cap on what was stored
+    (s,) = read_capture(flows.write(tmp_path / "c.flow", [f]))
+    assert s.chunks == ((flows.T0 + 0.1, 9), (flows.T0 + 0.2, 3))
+
+
+def test_stored_bytes_no_chunk_accounts_for_are_kept(tmp_path: Path) -> None:
+    f = flows.sse_flow([(0.1, b"data: a\n\n")])
+    assert f.response is not None
+    f.response.raw_content = b"data: a\n\ndata: b\n\n"
+    (s,) = read_capture(flows.write(tmp_path / "c.flow", [f]))
+    assert s.chunks == ((flows.T0 + 0.1, 9), (flows.T0 + 0.1, 9))
+
+
+def test_har_entry_keeps_utf8_timings_and_drops_codings(tmp_path: Path) -> None:
+    text = 'data: {"t": "café — 你好"}\n\n'
+    path = flows.har(tmp_path / "x.har", [flows.har_entry(text, "text/event-stream")])
+    (s,) = read_capture(path)
+    assert s.body.decode("utf-8") == text  # not Latin-1, whatever the Content-Type says
+    assert s.response_header("content-encoding") is None  # HAR text is stored decoded
+    assert s.request_body == b'{"q": "hi"}'
+    assert s.url == "https://chatgpt.com/backend-api/conversation"
+    assert ("a", "1") in s.request_headers and all(
+        not k.startswith(":") for k, _ in s.request_headers
+    )
+    assert s.request_start == pytest.approx(1735787045.5)
+    assert s.response_start == pytest.approx(1735787045.8)
+    assert s.response_end == pytest.approx(1735787047.5)
+    assert s.timing == "none"
+
+
+def test_har_non_sse_entries_are_skipped(tmp_path: Path) -> None:
+    path = flows.har(tmp_path / "x.har", [flows.har_entry("{}", "application/json")])
+    assert list(read_capture(path)) == []
+
+
+def test_har_base64_body(tmp_path: Path) -> None:
+    entry = flows.har_entry("ZGF0YTogaGkKCg==")
+    entry["response"]["content"]["encoding"] = "base64"
+    (s,) = read_capture(flows.har(tmp_path / "x.har", [entry]))
+    assert s.body == b"data: hi\n\n"
+
+
+def test_raw_sse_file(tmp_path: Path) -> None:
+    path = tmp_path / "body.txt"
+    path.write_bytes(b"\xef\xbb\xbf: hello\ndata: x\n\n")
+    (s,) = read_capture(path)
+    assert s.body.endswith(b"data: x\n\n") and s.method is None and s.timing == "none"
+
+
+def test_empty_file_holds_no_streams(tmp_path: Path) -> None:
+    path = tmp_path / "empty.flow"
+    path.write_bytes(b"")
+    assert list(read_capture(path)) == []
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not a mitmproxy flow, HAR or SSE file"),
+        (b"hello world\nthis is prose\n", "not a mitmproxy flow, HAR or SSE file"),
+        (b'{"log": {"entries": []}}', "HAR file has no entries"),
+        (b'{"log": {"entries": [', "invalid JSON"),
+        (b'{"not": "a har"}', "no log.entries"),
+        (b'{"log": {"entries": [{"request": {}}]}}', "HAR entry 0 is invalid"),
+    ],
+)
+def test_bad_input_raises_a_one_line_capture_error(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    path = tmp_path / "bad"
+    path.write_bytes(content)
+    with pytest.raises(CaptureError, match=message) as e:
+        list(read_capture(path))
+    assert "\n" not in str(e.value) and str(path) in str(e.value)
+
+
+def test_missing_file_and_directory(tmp_path: Path) -> None:
+    with pytest.raises(CaptureError, match="no such file"):
+        list(read_capture(tmp_path / "nope.flow"))
+    with pytest.raises(CaptureError, match="is a directory"):
+        list(read_capture(tmp_path))
+
+
+def test_truncated_flow_file_yields_what_came_before_the_damage(tmp_path: Path) -> None:
+    good = [flows.sse_flow([(0.1, b"data: %d\n\n" % i)]) for i in range(3)]
+    path = flows.write(tmp_path / "c.flow", good)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 40])
+    got = []
+    with pytest.raises(CaptureError, match="damaged or truncated after 2 flows"):
+        for s in read_capture(path):
+            got.append(s.body)
+    assert got == [b"data: 0\n\n", b"data: 1\n\n"]
+
+
+def test_progress_reports_bytes_read() -> None:
+    seen: list[int] = []
+    list(read_capture(SAMPLES / "mixed.flow", on_progress=seen.append))
+    assert seen == sorted(seen) and seen[-1] == (SAMPLES / "mixed.flow").stat().st_size
