@@ -21,8 +21,10 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $@
 
+# Until the capture addon lands, the demo analyses a sample capture (see samples/README.md).
 demo: $(VENV)/.installed
-	$(BIN)/sse-inspect analyze samples/openai-chat.flow
+	$(BIN)/sse-inspect analyze samples/mixed.flow
+	$(BIN)/sse-inspect analyze --events --filter '~u /v1/messages' samples/mixed.flow
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -242,27 +242,27 @@ def models_flow() -> http.HTTPFlow:
     return f
 
 
-def write_flows(name: str, flows: list[http.HTTPFlow]) -> None:
-    with open(HERE / name, "wb") as fo:
+def write_flows(path: Path, flows: list[http.HTTPFlow]) -> None:
+    with open(path, "wb") as fo:
         writer = io.FlowWriter(fo)
         for f in flows:
             writer.add(f)
 
 
-def main() -> None:
+def main(out: Path = HERE) -> None:
     chat_url = "http://127.0.0.1:8000/v1/chat/completions"
     chat = make_flow("openai-chat", chat_url, chat_request(), openai_events())
-    write_flows("openai-chat.flow", [chat])
+    write_flows(out / "openai-chat.flow", [chat])
     write_flows(
-        "openai-chat-gzip.flow",
+        out / "openai-chat-gzip.flow",
         [make_flow("openai-chat-gzip", chat_url, chat_request(), openai_events(), gzip=True)],
     )
     write_flows(
-        "plain-mitmproxy.flow",
+        out / "plain-mitmproxy.flow",
         [make_flow("plain", chat_url, chat_request(), openai_events(), record_chunks=False)],
     )
     write_flows(
-        "client-abort.flow",
+        out / "client-abort.flow",
         [make_flow("client-abort", chat_url, chat_request(), openai_events(), cut_after=25)],
     )
     messages = make_flow(
@@ -276,7 +276,7 @@ def main() -> None:
         },
         anthropic_events(),
     )
-    write_flows("mixed.flow", [models_flow(), chat, messages])
+    write_flows(out / "mixed.flow", [models_flow(), chat, messages])
     har = {
         "log": {
             "version": "1.2",
@@ -285,8 +285,8 @@ def main() -> None:
             "entries": [har_of(chat)],
         }
     }
-    (HERE / "chrome-export.har").write_text(json.dumps(har, indent=1, ensure_ascii=False) + "\n")
-    (HERE / "openai-chat.sse").write_bytes(b"".join(openai_events()))
+    (out / "chrome-export.har").write_text(json.dumps(har, indent=1, ensure_ascii=False) + "\n")
+    (out / "openai-chat.sse").write_bytes(b"".join(openai_events()))
 
 
 if __name__ == "__main__":

@@ -21,15 +21,7 @@ URL_WIDTH = 60
 
 def streams_table(records: list[dict[str, Any]], title: str | None = None) -> Table:
     """One row per event stream: what was exchanged and how it arrived."""
-    table = Table(
-        title=title,
-        title_justify="left",
-        header_style="bold",
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        collapse_padding=True,
-        pad_edge=False,
-    )
+    table = _table(title)
     table.add_column("#", justify="right", style="dim", no_wrap=True)
     table.add_column("Method", no_wrap=True)
     # The one column that gives way when space is short (cut with …, never wrapped:
@@ -82,7 +74,7 @@ def events_table(a: Analysis, number: int) -> Table:
     """Every event of one stream in order, with the comments a browser would hide."""
     s, f = a.stream, a.frames
     title = f"Stream {number}: {s.method or ''} {s.url or s.source}".replace("  ", " ")
-    table = Table(title=title, title_justify="left", header_style="bold", expand=True)
+    table = _table(title, expand=True)
     table.add_column("+ms", justify="right", no_wrap=True)
     table.add_column("Event", no_wrap=True)
     table.add_column("ID", overflow="ellipsis", max_width=16, no_wrap=True)
@@ -119,6 +111,20 @@ def shorten(data: str, width: int = DATA_WIDTH) -> str:
     """One line, newlines shown as ⏎, cut with … past ``width``."""
     flat = data.replace("\r", "\\r").replace("\n", "⏎")
     return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def _table(title: str | None, expand: bool = False) -> Table:
+    """The house style: a rule under the header and no boxes, so wide rows still fit."""
+    return Table(
+        title=title,
+        title_justify="left",
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        collapse_padding=True,
+        pad_edge=False,
+        expand=expand,
+    )
 
 
 def _complete(r: dict[str, Any]) -> Text:

@@ -63,8 +63,11 @@ def _split(body: bytes, cuts: list[int]) -> list[bytes]:
 # Bytes biased towards the characters that matter to the parser, plus arbitrary ones.
 _SSE_BYTES = st.lists(
     st.sampled_from(
-        [b"data:", b"data: ", b"event:", b"id:", b"retry:", b":", b" ", b"\r", b"\n", b"\r\n"]
-        + [b"x", b"1", b"\x00", b"\xef\xbb\xbf", b"\xc3\xa9", b"\xf0\x9f", b"\x98\x80", b"\xff"]
+        [
+            *(b"data:", b"data: ", b"event:", b"id:", b"retry:", b":", b" ", b"\r", b"\n"),
+            *(b"\r\n", b"x", b"1", b"\x00", b"\xef\xbb\xbf", b"\xc3\xa9", b"\xf0\x9f"),
+            *(b"\x98\x80", b"\xff"),
+        ]
     )
     | st.binary(max_size=8),
     max_size=60,
