@@ -7,12 +7,17 @@ compressed stream flushes each event in its own chunk just like a plain one.
 
 from __future__ import annotations
 
+import sys
 import zlib
 from collections.abc import Callable
 from typing import Protocol
 
 import brotli
-import zstandard
+
+if sys.version_info >= (3, 14):
+    from compression import zstd
+else:
+    from backports import zstd
 
 
 class ContentCodingError(ValueError):
@@ -72,11 +77,20 @@ class _Brotli:
 
 
 class _Zstd:
+    """zstd, frame after frame (a streaming server may start a new frame per flush)."""
+
     def __init__(self) -> None:
-        self._obj = zstandard.ZstdDecompressor().decompressobj(read_across_frames=True)
+        self._obj = zstd.ZstdDecompressor()
 
     def decode(self, data: bytes) -> bytes:
-        return self._obj.decompress(data)
+        out = []
+        while data:
+            out.append(self._obj.decompress(data))
+            if not self._obj.eof:
+                break
+            data = self._obj.unused_data
+            self._obj = zstd.ZstdDecompressor()
+        return b"".join(out)
 
 
 _CODINGS: dict[str, Callable[[], _Decoder]] = {
@@ -107,6 +121,6 @@ class ContentDecoder:
         try:
             for step in self._chain:
                 data = step.decode(data)
-        except (zlib.error, brotli.error, zstandard.ZstdError) as e:
+        except (zlib.error, brotli.error, zstd.ZstdError) as e:
             raise ContentCodingError(f"cannot decode body: {e}") from e
         return data

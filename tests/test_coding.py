@@ -7,9 +7,8 @@ import zlib
 
 import brotli
 import pytest
-import zstandard
 
-from sse_inspect.coding import ContentCodingError, ContentDecoder
+from sse_inspect.coding import ContentCodingError, ContentDecoder, zstd
 
 BODY = "".join(f'data: {{"n": {i}, "text": "café —"}}\n\n' for i in range(300)).encode()
 
@@ -18,7 +17,7 @@ CODED = {
     "x-gzip": gzip.compress(BODY),
     "deflate": zlib.compress(BODY),
     "br": brotli.compress(BODY),
-    "zstd": zstandard.ZstdCompressor().compress(BODY),
+    "zstd": zstd.compress(BODY),
     "identity": BODY,
     "": BODY,
 }
@@ -74,3 +73,10 @@ def test_corrupt_bytes_raise_a_coding_error(coding: str) -> None:
 def test_unknown_coding_is_refused() -> None:
     with pytest.raises(ContentCodingError, match="compress"):
         ContentDecoder("compress")
+
+
+def test_zstd_frames_one_after_another() -> None:
+    coded = zstd.compress(b"data: a\n\n") + zstd.compress(b"data: b\n\n")
+    assert _decode_in([coded[i : i + 1] for i in range(len(coded))], "zstd") == (
+        b"data: a\n\ndata: b\n\n"
+    )
