@@ -19,7 +19,7 @@ from . import __version__
 from .analysis import analyze as analyze_stream
 from .load import CaptureError, read_capture
 from .metrics import DEFAULT_STALL_MS
-from .record import document, stream_record
+from .record import document, frame_records, stream_record
 from .report import events_table, footnotes, streams_table
 
 PROGRESS_MIN_BYTES = 2 * 1024 * 1024
@@ -89,7 +89,7 @@ def analyze(
                     a = analyze_stream(stream, stall_ms)
                     record = stream_record(a)
                     if show_events and as_json:
-                        record["frames"] = _frames(a)
+                        record["frames"] = frame_records(a)
                     records.append(record)
                     if show_events and not as_json:
                         out.print(events_table(a, len(records)))
@@ -106,19 +106,6 @@ def analyze(
     if not records:
         click.echo("no event streams found", err=True)
         sys.exit(1)
-
-
-def _frames(a: Any) -> list[dict[str, Any]]:
-    origin = a.stream.request_start if a.cadence.timing == "per-chunk" else None
-    return [
-        {
-            "t_ms": None if origin is None else round((e.t - origin) * 1e3, 3),
-            "event": e.event,
-            "id": e.id,
-            "data": e.data,
-        }
-        for e in a.frames.events
-    ]
 
 
 def _console() -> Console:

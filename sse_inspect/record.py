@@ -52,6 +52,20 @@ def stream_record(a: Analysis) -> dict[str, Any]:
     }
 
 
+def frame_records(a: Analysis) -> list[dict[str, Any]]:
+    """Every event with its offset from the request start (``None`` without timing)."""
+    origin = a.stream.request_start if a.cadence.timing == "per-chunk" else None
+    return [
+        {
+            "t_ms": None if origin is None else _ms((e.t - origin) * 1e3),
+            "event": e.event,
+            "id": e.id,
+            "data": e.data,
+        }
+        for e in a.frames.events
+    ]
+
+
 def document(records: list[dict[str, Any]]) -> dict[str, Any]:
     return {"version": VERSION, "streams": records}
 

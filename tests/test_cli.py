@@ -169,3 +169,14 @@ def test_installed_console_script() -> None:
         [_script(), "analyze", "/nonexistent.flow"], capture_output=True, text=True, check=False
     )
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+
+
+def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sse_inspect.cli.PROGRESS_MIN_BYTES", 0)
+    monkeypatch.setenv("FORCE_COLOR", "1")  # rich then treats stderr as a terminal
+    shown = CliRunner().invoke(main, ["analyze", "--json", str(SAMPLES / "mixed.flow")])
+    assert shown.exit_code == 0 and "mixed.flow" in shown.stderr  # the bar's label
+    monkeypatch.delenv("FORCE_COLOR")
+    piped = CliRunner().invoke(main, ["analyze", "--json", str(SAMPLES / "mixed.flow")])
+    assert piped.exit_code == 0 and piped.stderr == ""
+    assert json.loads(shown.stdout) == json.loads(piped.stdout)

@@ -65,12 +65,16 @@ def stream_from_flow(flow: http.HTTPFlow, source: str) -> Stream | None:
         response_start=response.timestamp_start,
         response_end=response.timestamp_end,
         complete=complete and flow.error is None,
-        error=flow.error.msg
-        if flow.error
-        else None
-        if response.raw_content is not None
-        else ("body not stored: mitmproxy streamed it (store_streamed_bodies was off)"),
+        error=_error(flow, response),
     )
+
+
+def _error(flow: http.HTTPFlow, response: http.Response) -> str | None:
+    if flow.error:
+        return flow.error.msg
+    if response.raw_content is None:
+        return "body not stored: mitmproxy streamed it without store_streamed_bodies"
+    return None
 
 
 def _fit_chunks(raw: Any, size: int, t_end: float | None) -> tuple[tuple[float, int], ...] | None:
