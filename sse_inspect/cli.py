@@ -108,6 +108,63 @@ def analyze(
         sys.exit(1)
 
 
+@main.command()
+@click.option("-p", "--listen-port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option("--listen-host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--mode",
+    "modes",
+    multiple=True,
+    default=["regular"],
+    show_default=True,
+    help="mitmproxy mode: regular, reverse:URL, upstream:URL, socks5, ... (repeatable).",
+)
+@click.option(
+    "-w", "--write", default="capture.flow", show_default=True, help="Flow file to write."
+)
+@click.option("--filter", "flt", metavar="EXPR", help="Only record flows matching this filter.")
+@click.option("--max-bytes", type=click.IntRange(min=0), help="Store at most this much per stream.")
+@click.option("--all-flows", is_flag=True, help="Write every flow, not only event streams.")
+@click.option("--confdir", help="mitmproxy's configuration directory (CA certificate, ...).")
+@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="Any mitmproxy option.")
+def capture(
+    listen_port: int,
+    listen_host: str,
+    modes: tuple[str, ...],
+    write: str,
+    flt: str | None,
+    max_bytes: int | None,
+    all_flows: bool,
+    confdir: str | None,
+    sets: tuple[str, ...],
+) -> None:
+    """Run a proxy that records every event stream with its timing.
+
+    Point a browser or SDK at it (http://127.0.0.1:8080 by default; install mitmproxy's CA
+    from http://mitm.it for HTTPS), chat, then stop it with Ctrl-C and run
+    `sse-inspect analyze capture.flow`.
+    """
+    from mitmproxy import exceptions
+
+    from .proxy import CaptureConfig, run_capture
+
+    config = CaptureConfig(
+        listen_host=listen_host,
+        listen_port=listen_port,
+        modes=modes,
+        write=write,
+        filter=flt,
+        max_bytes=max_bytes,
+        save_all=all_flows,
+        confdir=confdir,
+        sets=sets,
+    )
+    try:
+        run_capture(config)
+    except exceptions.OptionsError as e:
+        raise InputError(str(e)) from None
+
+
 def _console() -> Console:
     """The report console: the terminal's width, or a wide page when piped to a file."""
     console = Console(highlight=False)

@@ -46,6 +46,7 @@ def stream_record(a: Analysis) -> dict[str, Any]:
         "comments": len(f.comments),
         "retry": f.retry,
         "unterminated": f.unterminated is not None,
+        "truncated": s.truncated,
         "content_encoding": s.response_header("content-encoding"),
         "bytes": len(s.body),
         "decoded_bytes": f.decoded_bytes,

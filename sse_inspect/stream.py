@@ -41,6 +41,8 @@ class Stream:
     """The transport ended normally (no client abort, reset or truncation)."""
     error: str | None = None
     """The transport error when the stream was cut, as the capture tells it."""
+    truncated: bool = False
+    """The capture stored only the first bytes of the body (a size cap); the rest streamed on."""
 
     @property
     def timing(self) -> Timing:

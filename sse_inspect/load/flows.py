@@ -50,6 +50,7 @@ def stream_from_flow(flow: http.HTTPFlow, source: str) -> Stream | None:
         _fit_chunks(meta.get("chunks"), len(body), response.timestamp_end) if recorded else None
     )
     complete = bool(meta.get("complete")) if recorded else flow.error is None
+    truncated = bool(meta.get("truncated")) if recorded else False
     return Stream(
         source=source,
         flow_id=flow.id,
@@ -66,6 +67,7 @@ def stream_from_flow(flow: http.HTTPFlow, source: str) -> Stream | None:
         response_end=response.timestamp_end,
         complete=complete and flow.error is None,
         error=_error(flow, response),
+        truncated=truncated,
     )
 
 

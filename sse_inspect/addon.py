@@ -1,0 +1,198 @@
+"""The capture addon: record every event stream with the arrival time of each chunk.
+
+Plain mitmproxy buffers a response until it is complete, which kills the typewriter effect
+of a chat app, and with ``stream_large_bodies`` it forwards chunks but keeps no body (and
+streams request bodies too, losing the prompt). This addon streams event-stream responses
+only, forwards every chunk unchanged the moment it arrives, and records ``[time, bytes]``
+per chunk plus the body as received, so that ``-w`` files, HAR export and mitmproxy's own
+views all see the stream, and ``sse-inspect analyze`` can tell when each event arrived.
+
+Run it with ``sse-inspect capture``, or from a checkout::
+
+    mitmdump -s addons/sse_capture.py -w capture.flow
+
+It never buffers, modifies or drops a byte; any failure inside it is logged once per flow
+and the chunk is forwarded all the same. What it writes is Contract 2 of DESIGN.md:
+``flow.metadata["sse_inspect"] = {"version": 1, "chunks": [[t, n], ...], "complete": bool}``
+(plus ``"truncated": True`` and ``"max_bytes"`` when the stored body was capped).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from mitmproxy import ctx, exceptions, flowfilter, http
+
+from .analysis import analyze
+from .load.flows import METADATA_KEY, stream_from_flow
+from .report import ms
+from .stream import is_event_stream
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+# What Save writes unless sse_inspect_save_all is on: responses that are event streams.
+SSE_ONLY = "~ts ^\\s*text/event-stream"
+
+
+class _Recorder:
+    """The ``flow.response.stream`` callable of one event stream.
+
+    It runs for every chunk on the proxy's event loop, so it only stamps the time, keeps the
+    chunk and hands it back; everything else waits for the end of the stream.
+    """
+
+    __slots__ = ("body", "chunks", "done", "failed", "flow", "max_bytes", "meta", "owner", "stored")
+
+    def __init__(self, owner: SSECapture, flow: http.HTTPFlow, max_bytes: int) -> None:
+        self.owner = owner
+        self.flow = flow
+        self.max_bytes = max_bytes
+        self.chunks: list[list[float | int]] = []
+        self.body: list[bytes] = []
+        self.stored = 0
+        self.done = False
+        self.failed = False
+        # In the flow from the start, and filled in place: whoever saves the flow, whenever,
+        # sees the chunks so far.
+        self.meta: dict[str, Any] = {"version": 1, "chunks": self.chunks, "complete": False}
+        flow.metadata[METADATA_KEY] = self.meta
+
+    def __call__(self, data: bytes) -> bytes:
+        try:
+            if data:
+                self.chunks.append([time.time(), len(data)])
+                if self.stored < self.max_bytes:
+                    self.body.append(data)
+                    self.stored += len(data)
+            else:
+                self.finish(complete=True)
+        except Exception:
+            self.fail("recording a chunk")
+        return data
+
+    def finish(self, complete: bool) -> None:
+        """End of the stream (or of what arrived of it): store the body and the verdict."""
+        if self.done:
+            return
+        self.done = True
+        self.owner.open.discard(self)
+        body = b"".join(self.body)
+        if len(body) > self.max_bytes or self.stored < sum(int(n) for _, n in self.chunks):
+            body = body[: self.max_bytes]
+            self.meta["truncated"] = True
+            self.meta["max_bytes"] = self.max_bytes
+        self.body.clear()
+        if self.flow.response is not None:
+            self.flow.response.raw_content = body
+        self.meta["complete"] = complete
+        try:
+            asyncio.get_running_loop().call_soon(self.owner.log_stream, self.flow)
+        except RuntimeError:  # no loop (a test driving the addon by hand)
+            self.owner.log_stream(self.flow)
+
+    def fail(self, doing: str) -> None:
+        if not self.failed:
+            self.failed = True
+            log.exception(f"sse-inspect: error while {doing} for {self.flow.request.pretty_url}")
+
+
+class SSECapture:
+    """Stream and record ``text/event-stream`` responses (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.filter: flowfilter.TFilter | None = None
+        self.open: set[_Recorder] = set()
+
+    def load(self, loader: Any) -> None:
+        loader.add_option(
+            "sse_inspect_filter",
+            str | None,
+            None,
+            "Only record event streams of flows matching this filter expression.",
+        )
+        loader.add_option(
+            "sse_inspect_max_bytes",
+            int,
+            DEFAULT_MAX_BYTES,
+            "Store at most this many bytes of each event stream; a longer stream keeps "
+            "streaming to the client and its capture is marked truncated.",
+        )
+        loader.add_option(
+            "sse_inspect_save_all",
+            bool,
+            False,
+            "Save all flows to the -w file, not only event streams (ignored when "
+            "save_stream_filter is set).",
+        )
+
+    def configure(self, updated: set[str]) -> None:
+        if "sse_inspect_filter" in updated:
+            expr = ctx.options.sse_inspect_filter
+            try:
+                self.filter = flowfilter.parse(expr) if expr else None
+            except ValueError as e:
+                raise exceptions.OptionsError(f"sse_inspect_filter: {e}") from None
+        if "sse_inspect_max_bytes" in updated and ctx.options.sse_inspect_max_bytes < 0:
+            raise exceptions.OptionsError("sse_inspect_max_bytes must not be negative")
+
+    def running(self) -> None:
+        if not ctx.options.sse_inspect_save_all and not ctx.options.save_stream_filter:
+            ctx.options.update(save_stream_filter=SSE_ONLY)
+
+    def responseheaders(self, flow: http.HTTPFlow) -> None:
+        try:
+            if not flow.live or flow.response is None:
+                return  # a flow loaded from a file replays its hooks: never touch it
+            if not is_event_stream(flow.response.headers.get("content-type")):
+                return
+            if self.filter is not None and not flowfilter.match(self.filter, flow):
+                return
+            recorder = _Recorder(self, flow, ctx.options.sse_inspect_max_bytes)
+            self.open.add(recorder)
+            flow.response.stream = recorder
+        except Exception:
+            log.exception(f"sse-inspect: not recording {flow.request.pretty_url}")
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        # Normally the recorder's final call has finished it already.
+        self._finish(flow, complete=True)
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        # Client abort or server reset mid-stream: keep what arrived, marked incomplete.
+        self._finish(flow, complete=False)
+
+    def done(self) -> None:
+        # Shutting down with streams still open: store what they have, marked incomplete.
+        for recorder in list(self.open):
+            recorder.finish(complete=False)
+
+    def _finish(self, flow: http.HTTPFlow, complete: bool) -> None:
+        recorder = flow.response.stream if flow.response is not None else None
+        if isinstance(recorder, _Recorder) and flow.live:
+            try:
+                recorder.finish(complete)
+            except Exception:
+                recorder.fail("finishing the stream")
+
+    def log_stream(self, flow: http.HTTPFlow) -> None:
+        """One line per finished stream: what it was, how many events, how it arrived."""
+        try:
+            stream = stream_from_flow(flow, "live")
+            if stream is None:
+                return
+            a = analyze(stream)
+            c = a.cadence
+            verdict = "complete" if stream.complete else f"cut ({stream.error or 'incomplete'})"
+            if stream.truncated:
+                verdict += ", truncated"
+            log.info(
+                f"sse-inspect: {stream.method} {stream.url} {stream.status} · "
+                f"{len(a.frames.events)} events · first event {ms(c.ttf_event_ms)} ms · "
+                f"{ms(c.duration_ms)} ms · {verdict}"
+            )
+        except Exception:
+            log.exception("sse-inspect: cannot summarise a finished stream")
