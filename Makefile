@@ -21,10 +21,9 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $@
 
-# Until the capture addon lands, the demo analyses a sample capture (see samples/README.md).
+# The whole loop on 127.0.0.1: chat server, capture proxy, streamed request, analysis.
 demo: $(VENV)/.installed
-	$(BIN)/sse-inspect analyze samples/mixed.flow
-	$(BIN)/sse-inspect analyze --events --filter '~u /v1/messages' samples/mixed.flow
+	$(BIN)/sse-inspect demo
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -10,7 +10,6 @@ the same analysis; samples/README.md says what each file shows.
 from __future__ import annotations
 
 import json
-import random
 import uuid
 import zlib
 from datetime import UTC, datetime
@@ -19,59 +18,21 @@ from pathlib import Path
 from mitmproxy import connection, flow, http, io
 from mitmproxy.connection import ConnectionState
 
+from sse_inspect.chatsim import cadence, openai_chat_events, tokens
+
 HERE = Path(__file__).resolve().parent
 T0 = 1764000000.0  # 2025-11-24 16:00:00 UTC: the request start of every sample
+# The samples' own, shorter answer (the demo streams chatsim.ANSWER).
 ANSWER = (
     "Server-Sent Events keep one HTTP response open and push small text frames down it. "
     "Each frame is a few lines such as data: followed by a blank line, so a client can show "
     "the answer token by token while the model is still writing it — the typewriter effect "
     "that chat apps rely on. A proxy that buffers the body breaks exactly that."
 )
-STALL_AFTER = 30  # the token after which the model stalls
-STALL_S = 1.35
 
 
-def tokens(text: str) -> list[str]:
-    """Word-ish pieces with their leading space, the way tokenizers stream them."""
-    out: list[str] = []
-    for word in text.split(" "):
-        out.append(word if not out else " " + word)
-    return out
-
-
-def openai_events(model: str = "gpt-4o-mini") -> list[bytes]:
-    """The body of an OpenAI chat completion stream, one element per flushed event."""
-    cid = "chatcmpl-sample0001"
-
-    def chunk(delta: dict[str, object], finish: str | None = None) -> bytes:
-        body = {
-            "id": cid,
-            "object": "chat.completion.chunk",
-            "created": int(T0),
-            "model": model,
-            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
-        }
-        return b"data: " + json.dumps(body, ensure_ascii=False).encode() + b"\n\n"
-
-    pieces = tokens(ANSWER)
-    events = [chunk({"role": "assistant", "content": ""})]
-    events += [chunk({"content": p}) for p in pieces]
-    events.append(chunk({}, "stop"))
-    usage = {
-        "id": cid,
-        "object": "chat.completion.chunk",
-        "created": int(T0),
-        "model": model,
-        "choices": [],
-        "usage": {
-            "prompt_tokens": 12,
-            "completion_tokens": len(pieces),
-            "total_tokens": 12 + len(pieces),
-        },
-    }
-    events.append(b"data: " + json.dumps(usage).encode() + b"\n\n")
-    events.append(b"data: [DONE]\n\n")
-    return events
+def openai_events() -> list[bytes]:
+    return openai_chat_events(tokens(ANSWER), created=int(T0))
 
 
 def anthropic_events() -> list[bytes]:
@@ -94,16 +55,6 @@ def anthropic_events() -> list[bytes]:
         event("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn"}})
     )
     out.append(event("message_stop", {"type": "message_stop"}))
-    return out
-
-
-def cadence(n: int, seed: int) -> list[float]:
-    """Arrival offsets (s) of n flushed events: a first-token wait, jittered gaps, one stall."""
-    rng = random.Random(seed)
-    t, out = 0.42, []
-    for i in range(n):
-        out.append(round(t, 6))
-        t += rng.uniform(0.018, 0.055) + (STALL_S if i == STALL_AFTER else 0.0)
     return out
 
 

@@ -165,6 +165,19 @@ def capture(
         raise InputError(str(e)) from None
 
 
+@main.command()
+@click.pass_context
+def demo(ctx: click.Context) -> None:
+    """The whole loop on this machine: a local chat server, the capture proxy in front of
+    it, a streamed chat request through it, and the analysis of what was captured."""
+    from .demo import run_demo
+
+    def report(path: Path) -> None:
+        ctx.invoke(analyze, captures=(str(path),), as_json=False, flt=None, show_events=False)
+
+    run_demo(report)
+
+
 def _console() -> Console:
     """The report console: the terminal's width, or a wide page when piped to a file."""
     console = Console(highlight=False)

@@ -10,7 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from mitmproxy import addons, master, options
 from mitmproxy.addons import errorcheck, save
@@ -77,3 +83,66 @@ def run_capture(config: CaptureConfig) -> None:
         await m.run()
 
     asyncio.run(main())
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class CaptureProcess:
+    """``sse-inspect capture`` in a child process, for the demo, tests and benchmarks.
+
+    ``with CaptureProcess(path) as proxy:`` starts it on a free port and waits until it
+    listens; leaving the block stops it with SIGINT, as a user's Ctrl-C would, so the flow
+    file is complete afterwards. ``proxy.log`` holds what it printed.
+    """
+
+    def __init__(self, write: Path, *, confdir: Path, args: Sequence[str] = ()) -> None:
+        self.write = write
+        self.confdir = confdir
+        self.args = list(args)
+        self.port = 0
+        self.log = ""
+        self._proc: subprocess.Popen[str] | None = None
+        self._log_file = write.with_suffix(".log")
+
+    def __enter__(self) -> CaptureProcess:
+        self.port = free_port()
+        command = [sys.executable, "-m", "sse_inspect", "capture", "-p", str(self.port)]
+        command += ["-w", str(self.write), "--confdir", str(self.confdir), *self.args]
+        with self._log_file.open("w") as log:
+            self._proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                self.stop()
+                raise RuntimeError(f"capture exited early:\n{self.log}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"capture did not listen on port {self.port}:\n{self.log}")
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> int | None:
+        """SIGINT, as Ctrl-C; SIGKILL if it does not stop in 15 s. Returns the exit status."""
+        proc = self._proc
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.log = self._log_file.read_text(errors="replace")
+        return proc.returncode

@@ -1,0 +1,168 @@
+"""A local chat-like HTTP server that plays scripted event streams, for the demo and tests.
+
+Each route plays a :class:`Script`: what to write and when, optionally gzip-compressed the
+way streaming servers do it (a sync flush per write), optionally ending with a connection
+reset. It runs tornado (installed with mitmproxy) on 127.0.0.1 in a background thread, and
+notes when each write left, so tests can compare what the server sent with what a client
+behind the proxy received.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+import struct
+import threading
+import time
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+import tornado.httpserver
+import tornado.netutil
+import tornado.web
+
+from .chatsim import ANSWER, cadence, openai_chat_events, tokens
+
+SSE_HEADERS = (("Content-Type", "text/event-stream; charset=utf-8"), ("Cache-Control", "no-cache"))
+
+
+@dataclass(frozen=True)
+class Script:
+    """What one route sends: ``(offset s after the request arrived, bytes)`` per write."""
+
+    writes: tuple[tuple[float, bytes], ...]
+    status: int = 200
+    headers: tuple[tuple[str, str], ...] = SSE_HEADERS
+    gzip: bool = False
+    reset_after: int | None = None
+    """Reset the connection (TCP RST) after this many writes instead of ending the response."""
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(data for _, data in self.writes)
+
+
+def openai_script(
+    answer: str = ANSWER, *, seed: int = 7, gzip: bool = False, stall_after: int | None = 30
+) -> Script:
+    """A chat completion stream at a realistic cadence: ~40 tokens/s with one stall."""
+    events = openai_chat_events(tokens(answer))
+    offsets = cadence(len(events), seed=seed, stall_after=stall_after)
+    return Script(tuple(zip(offsets, events, strict=True)), gzip=gzip)
+
+
+@dataclass
+class Sent:
+    """One write as it left the server."""
+
+    path: str
+    t: float
+    data: bytes
+    """The bytes on the wire (compressed when the script is gzip)."""
+
+
+@dataclass
+class ChatServer:
+    """``with ChatServer(routes) as base_url: ...`` serves until the block ends."""
+
+    routes: Mapping[str, Script]
+    ssl_context: ssl.SSLContext | None = None
+    sent: list[Sent] = field(default_factory=list)
+    port: int = 0
+
+    def __post_init__(self) -> None:
+        self._ready = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+
+    @property
+    def base_url(self) -> str:
+        scheme = "https" if self.ssl_context else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
+
+    def start(self) -> str:
+        self._thread = threading.Thread(target=asyncio.run, args=(self._serve(),), daemon=True)
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("chat server did not start")
+        return self.base_url
+
+    def stop(self) -> None:
+        if self._loop and self._stop:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        if self._thread:
+            self._thread.join(10)
+
+    def __enter__(self) -> str:
+        return self.start()
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        app = tornado.web.Application([(r"/.*", _Handler, {"server": self})])
+        http = tornado.httpserver.HTTPServer(app, ssl_options=self.ssl_context)
+        sockets = tornado.netutil.bind_sockets(0, "127.0.0.1", family=socket.AF_INET)
+        http.add_sockets(sockets)
+        self.port = sockets[0].getsockname()[1]
+        self._ready.set()
+        await self._stop.wait()
+        http.stop()
+        await http.close_all_connections()
+
+
+class _Handler(tornado.web.RequestHandler):
+    def initialize(self, server: ChatServer) -> None:
+        self.server = server
+
+    def check_xsrf_cookie(self) -> None:
+        pass
+
+    async def get(self) -> None:
+        await self._play()
+
+    async def post(self) -> None:
+        await self._play()
+
+    async def _play(self) -> None:
+        script = self.server.routes.get(self.request.path)
+        if script is None:
+            self.send_error(404)
+            return
+        start = time.monotonic()
+        self.set_status(script.status)
+        self.clear_header("Content-Type")
+        for name, value in script.headers:
+            self.set_header(name, value)
+        z = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS) if script.gzip else None
+        if z is not None:
+            self.set_header("Content-Encoding", "gzip")
+        for i, (offset, data) in enumerate(script.writes):
+            if script.reset_after is not None and i == script.reset_after:
+                self._reset()
+                return
+            await asyncio.sleep(max(0.0, start + offset - time.monotonic()))
+            wire = data if z is None else z.compress(data) + z.flush(zlib.Z_SYNC_FLUSH)
+            self.write(wire)
+            await self.flush()
+            self.server.sent.append(Sent(self.request.path, time.time(), wire))
+        if z is not None:
+            tail = z.flush()
+            self.write(tail)
+            self.server.sent.append(Sent(self.request.path, time.time(), tail))
+        self.finish()
+
+    def _reset(self) -> None:
+        """Abort like a crashing server: RST, no end of the chunked body."""
+        stream: Any = self.request.connection.stream  # type: ignore[union-attr]
+        stream.socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        stream.close()
