@@ -140,6 +140,8 @@ class SSECapture:
             raise exceptions.OptionsError("sse_inspect_max_bytes must not be negative")
 
     def running(self) -> None:
+        if "save_stream_filter" not in ctx.options:
+            return  # no Save addon in this master
         if not ctx.options.sse_inspect_save_all and not ctx.options.save_stream_filter:
             ctx.options.update(save_stream_filter=SSE_ONLY)
 

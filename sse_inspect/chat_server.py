@@ -60,6 +60,8 @@ class Sent:
     """One write as it left the server."""
 
     path: str
+    request: int
+    """Which request (numbered from 1 per server) the write answered."""
     t: float
     data: bytes
     """The bytes on the wire (compressed when the script is gzip)."""
@@ -73,6 +75,7 @@ class ChatServer:
     ssl_context: ssl.SSLContext | None = None
     sent: list[Sent] = field(default_factory=list)
     port: int = 0
+    requests: int = 0
 
     def __post_init__(self) -> None:
         self._ready = threading.Event()
@@ -139,6 +142,8 @@ class _Handler(tornado.web.RequestHandler):
             self.send_error(404)
             return
         start = time.monotonic()
+        self.server.requests += 1
+        number = self.server.requests
         self.set_status(script.status)
         self.clear_header("Content-Type")
         for name, value in script.headers:
@@ -154,11 +159,11 @@ class _Handler(tornado.web.RequestHandler):
             wire = data if z is None else z.compress(data) + z.flush(zlib.Z_SYNC_FLUSH)
             self.write(wire)
             await self.flush()
-            self.server.sent.append(Sent(self.request.path, time.time(), wire))
+            self.server.sent.append(Sent(self.request.path, number, time.time(), wire))
         if z is not None:
             tail = z.flush()
             self.write(tail)
-            self.server.sent.append(Sent(self.request.path, time.time(), tail))
+            self.server.sent.append(Sent(self.request.path, number, time.time(), tail))
         self.finish()
 
     def _reset(self) -> None:

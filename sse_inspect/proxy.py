@@ -101,10 +101,20 @@ class CaptureProcess:
     file is complete afterwards. ``proxy.log`` holds what it printed.
     """
 
-    def __init__(self, write: Path, *, confdir: Path, args: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        write: Path,
+        *,
+        confdir: Path | None = None,
+        args: Sequence[str] = (),
+        program: Sequence[str] | None = None,
+    ) -> None:
+        """``program`` replaces ``sse-inspect capture -w write --confdir confdir`` (e.g. a
+        mitmdump command line); the listen port is added to either."""
         self.write = write
         self.confdir = confdir
         self.args = list(args)
+        self.program = list(program) if program is not None else None
         self.port = 0
         self.log = ""
         self._proc: subprocess.Popen[str] | None = None
@@ -112,8 +122,14 @@ class CaptureProcess:
 
     def __enter__(self) -> CaptureProcess:
         self.port = free_port()
-        command = [sys.executable, "-m", "sse_inspect", "capture", "-p", str(self.port)]
-        command += ["-w", str(self.write), "--confdir", str(self.confdir), *self.args]
+        if self.program is not None:
+            command = [*self.program, "--listen-host", "127.0.0.1", "-p", str(self.port)]
+        else:
+            command = [sys.executable, "-m", "sse_inspect", "capture", "-p", str(self.port)]
+            command += ["-w", str(self.write)]
+            if self.confdir is not None:
+                command += ["--confdir", str(self.confdir)]
+        command += self.args
         with self._log_file.open("w") as log:
             self._proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, text=True)
         deadline = time.monotonic() + 20

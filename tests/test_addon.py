@@ -1,0 +1,185 @@
+"""The capture addon driven hook by hook, as mitmproxy calls it (mitmproxy.test.taddons)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+from mitmproxy import exceptions, flow, http
+from mitmproxy.addons import save
+from mitmproxy.test import taddons, tflow
+
+from sse_inspect.addon import SSE_ONLY, SSECapture
+from sse_inspect.load.flows import stream_from_flow
+
+
+@pytest.fixture
+def addon() -> Iterator[tuple[SSECapture, taddons.context]]:
+    a = SSECapture()
+    with taddons.context(a) as tctx:
+        yield a, tctx
+
+
+def sse_flow(content_type: str = "text/event-stream", live: bool = True) -> http.HTTPFlow:
+    f = tflow.tflow(resp=True, live=live)
+    assert f.response is not None
+    f.response.headers["Content-Type"] = content_type
+    f.response.raw_content = None
+    return f
+
+
+def play(f: http.HTTPFlow, chunks: list[bytes]) -> list[bytes]:
+    """What mitmproxy does with a stream callable: each chunk, then b"" at the end."""
+    assert f.response is not None and callable(f.response.stream)
+    out = [f.response.stream(c) for c in chunks]
+    out.append(f.response.stream(b""))
+    return out  # type: ignore[return-value]
+
+
+def test_event_streams_are_streamed_and_recorded(addon: tuple[SSECapture, taddons.context]) -> None:
+    a, _ = addon
+    f = sse_flow("Text/Event-Stream; charset=utf-8")
+    a.responseheaders(f)
+    chunks = [b"data: a\n\n", b"data: b\n", b"\n"]
+    assert play(f, chunks) == [*chunks, b""]  # unchanged, nothing held back
+    assert f.response is not None and f.response.raw_content == b"".join(chunks)
+    meta = f.metadata["sse_inspect"]
+    assert meta["version"] == 1 and meta["complete"] is True
+    assert [n for _, n in meta["chunks"]] == [9, 8, 1]
+    assert meta["chunks"] == sorted(meta["chunks"])  # times in arrival order
+    stream = stream_from_flow(f, "test")
+    assert stream is not None and stream.timing == "per-chunk" and stream.complete
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "text/plain", ""])
+def test_other_responses_are_left_alone(
+    addon: tuple[SSECapture, taddons.context], content_type: str
+) -> None:
+    a, _ = addon
+    f = sse_flow(content_type)
+    a.responseheaders(f)
+    assert f.response is not None and f.response.stream is False and not f.metadata
+
+
+def test_loaded_flows_are_never_touched(addon: tuple[SSECapture, taddons.context]) -> None:
+    a, _ = addon
+    f = sse_flow(live=False)
+    a.responseheaders(f)
+    a.response(f)
+    a.error(f)
+    assert f.response is not None and f.response.stream is False and not f.metadata
+
+
+def test_filter_option_limits_what_is_recorded(addon: tuple[SSECapture, taddons.context]) -> None:
+    a, tctx = addon
+    tctx.configure(a, sse_inspect_filter="~u /v1/chat")
+    other = sse_flow()
+    a.responseheaders(other)
+    assert other.response is not None and other.response.stream is False
+    chat = sse_flow()
+    chat.request.path = "/v1/chat/completions"
+    a.responseheaders(chat)
+    assert chat.response is not None and callable(chat.response.stream)
+
+
+def test_bad_options_are_refused(addon: tuple[SSECapture, taddons.context]) -> None:
+    a, tctx = addon
+    with pytest.raises(exceptions.OptionsError, match="sse_inspect_filter"):
+        tctx.configure(a, sse_inspect_filter="~x ((")
+    with pytest.raises(exceptions.OptionsError, match="negative"):
+        tctx.configure(a, sse_inspect_max_bytes=-1)
+
+
+def test_a_cut_stream_keeps_its_partial_body(addon: tuple[SSECapture, taddons.context]) -> None:
+    a, _ = addon
+    f = sse_flow()
+    a.responseheaders(f)
+    assert f.response is not None and callable(f.response.stream)
+    f.response.stream(b"data: a\n\ndata: b")
+    f.error = flow.Error("Client disconnected.")
+    a.error(f)
+    assert f.response.raw_content == b"data: a\n\ndata: b"
+    assert f.metadata["sse_inspect"]["complete"] is False
+
+
+def test_shutdown_stores_streams_still_open(addon: tuple[SSECapture, taddons.context]) -> None:
+    a, _ = addon
+    f = sse_flow()
+    a.responseheaders(f)
+    assert f.response is not None and callable(f.response.stream)
+    f.response.stream(b"data: a\n\n")
+    a.done()
+    assert f.response.raw_content == b"data: a\n\n"
+    assert f.metadata["sse_inspect"]["complete"] is False and not a.open
+
+
+def test_byte_cap_truncates_what_is_stored_not_what_is_forwarded(
+    addon: tuple[SSECapture, taddons.context],
+) -> None:
+    a, tctx = addon
+    tctx.configure(a, sse_inspect_max_bytes=12)
+    f = sse_flow()
+    a.responseheaders(f)
+    chunks = [b"data: 1\n\n", b"data: 2\n\n", b"data: 3\n\n"]
+    assert play(f, chunks)[:3] == chunks
+    assert f.response is not None and f.response.raw_content == b"data: 1\n\ndat"
+    meta = f.metadata["sse_inspect"]
+    assert meta["truncated"] is True and meta["complete"] is True and len(meta["chunks"]) == 3
+    stream = stream_from_flow(f, "test")
+    assert stream is not None and stream.truncated
+
+
+def test_a_failure_inside_is_logged_once_and_bytes_still_flow(
+    addon: tuple[SSECapture, taddons.context], caplog: pytest.LogCaptureFixture
+) -> None:
+    a, _ = addon
+    f = sse_flow()
+    a.responseheaders(f)
+    assert f.response is not None
+    recorder = f.response.stream
+
+    class Broken(list[object]):
+        def append(self, item: object) -> None:
+            raise RuntimeError("boom")
+
+    recorder.chunks = Broken()  # type: ignore[union-attr]
+    with caplog.at_level(logging.ERROR):
+        chunks = [b"data: a\n\n", b"data: b\n\n"]
+        assert play(f, chunks)[:2] == chunks
+    errors = [r for r in caplog.records if "error while recording a chunk" in r.getMessage()]
+    assert len(errors) == 1
+
+
+def test_one_log_line_per_finished_stream(
+    addon: tuple[SSECapture, taddons.context], caplog: pytest.LogCaptureFixture
+) -> None:
+    a, _ = addon
+    f = sse_flow()
+    a.responseheaders(f)
+    with caplog.at_level(logging.INFO):
+        play(f, [b"data: a\n\n", b"data: b\n\n"])
+        a.response(f)  # already finished: no second line
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("sse-inspect:")]
+    assert len(lines) == 1
+    assert "2 events" in lines[0] and "complete" in lines[0] and f.request.pretty_url in lines[0]
+
+
+def test_only_event_streams_are_saved_unless_asked() -> None:
+    a = SSECapture()
+    with taddons.context(a, save.Save()) as tctx:
+        a.running()
+        assert tctx.options.save_stream_filter == SSE_ONLY
+        tctx.options.save_stream_filter = None
+        tctx.configure(a, sse_inspect_save_all=True)
+        a.running()
+        assert tctx.options.save_stream_filter is None
+        tctx.configure(a, sse_inspect_save_all=False, save_stream_filter="~d example.com")
+        a.running()
+        assert tctx.options.save_stream_filter == "~d example.com"  # the user's own wins
+
+
+def test_without_save_addon_running_is_harmless(
+    addon: tuple[SSECapture, taddons.context],
+) -> None:
+    addon[0].running()
