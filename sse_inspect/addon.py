@@ -144,6 +144,9 @@ class SSECapture:
             return  # no Save addon in this master
         if not ctx.options.sse_inspect_save_all and not ctx.options.save_stream_filter:
             ctx.options.update(save_stream_filter=SSE_ONLY)
+        if ctx.options.save_stream_file:
+            which = "every flow" if ctx.options.sse_inspect_save_all else "event streams"
+            log.info(f"sse-inspect: writing {which} to {ctx.options.save_stream_file}")
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         try:
