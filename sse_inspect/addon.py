@@ -26,7 +26,7 @@ from typing import Any
 
 from mitmproxy import ctx, exceptions, flowfilter, http
 
-from .analysis import analyze
+from .frames import decode_frames
 from .load.flows import METADATA_KEY, stream_from_flow
 from .report import ms
 from .stream import is_event_stream
@@ -184,20 +184,25 @@ class SSECapture:
                 recorder.fail("finishing the stream")
 
     def log_stream(self, flow: http.HTTPFlow) -> None:
-        """One line per finished stream: what it was, how many events, how it arrived."""
+        """One line per finished stream: what it was, how many events, how it arrived.
+
+        It runs on the proxy's event loop when a stream ends, so it decodes the events and
+        nothing more (no dialect, no cadence figures): about 1.5 µs per event.
+        """
         try:
             stream = stream_from_flow(flow, "live")
             if stream is None:
                 return
-            a = analyze(stream)
-            c = a.cadence
+            events = decode_frames(stream).events
+            start = stream.request_start or 0.0
+            first = ms((events[0].t - start) * 1e3) if events else "—"
+            last = ms((events[-1].t - start) * 1e3) if events else "—"
             verdict = "complete" if stream.complete else f"cut ({stream.error or 'incomplete'})"
             if stream.truncated:
                 verdict += ", truncated"
             log.info(
-                f"sse-inspect: {stream.method} {stream.url} {stream.status} · "
-                f"{len(a.frames.events)} events · first event {ms(c.ttf_event_ms)} ms · "
-                f"{ms(c.duration_ms)} ms · {verdict}"
+                f"sse-inspect: {stream.method} {stream.url} {stream.status} · {len(events)} "
+                f"events · first event {first} ms · last {last} ms · {verdict}"
             )
         except Exception:
             log.exception("sse-inspect: cannot summarise a finished stream")
