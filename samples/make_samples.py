@@ -18,6 +18,7 @@ from pathlib import Path
 from mitmproxy import connection, flow, http, io
 from mitmproxy.connection import ConnectionState
 
+from sse_inspect.chatsim import anthropic_events as chatsim_anthropic
 from sse_inspect.chatsim import cadence, openai_chat_events, tokens
 
 HERE = Path(__file__).resolve().parent
@@ -36,26 +37,9 @@ def openai_events() -> list[bytes]:
 
 
 def anthropic_events() -> list[bytes]:
-    def event(name: str, data: dict[str, object]) -> bytes:
-        return f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
-
-    msg = {"id": "msg_sample0001", "type": "message", "role": "assistant", "content": []}
-    out = [event("message_start", {"type": "message_start", "message": msg})]
-    out.append(event("content_block_start", {"type": "content_block_start", "index": 0}))
-    out.append(b": ping\n\n")
-    for p in tokens("Hello! Streams are just text, one event at a time."):
-        delta = {"type": "text_delta", "text": p}
-        out.append(
-            event(
-                "content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta}
-            )
-        )
-    out.append(event("content_block_stop", {"type": "content_block_stop", "index": 0}))
-    out.append(
-        event("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn"}})
-    )
-    out.append(event("message_stop", {"type": "message_stop"}))
-    return out
+    """A Messages API stream, with a ``: ping`` comment as some proxies add."""
+    events = chatsim_anthropic(tokens("Hello! Streams are just text, one event at a time."))
+    return [events[0], b": ping\n\n", *events[1:]]
 
 
 def make_flow(

@@ -90,3 +90,146 @@ def cadence(
         out.append(round(t, 6))
         t += rng.uniform(*gap) + (stall if i == stall_after else 0.0)
     return out
+
+
+def _sse(data: object, event: str | None = None) -> bytes:
+    line = f"data: {json.dumps(data, ensure_ascii=False, separators=(',', ':'))}\n\n"
+    return (f"event: {event}\n" if event else "").encode() + line.encode()
+
+
+def anthropic_events(pieces: list[str], *, model: str = "claude-sonnet-4-5") -> list[bytes]:
+    """A Messages API stream: message_start, one text block, message_delta, message_stop."""
+    message: dict[str, object] = {
+        "id": "msg_sample0001",
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [],
+        "stop_reason": None,
+        "usage": {"input_tokens": 12, "output_tokens": 1},
+    }
+    out = [_sse({"type": "message_start", "message": message}, "message_start")]
+    block = {
+        "type": "content_block_start",
+        "index": 0,
+        "content_block": {"type": "text", "text": ""},
+    }
+    out.append(_sse(block, "content_block_start"))
+    out.append(_sse({"type": "ping"}, "ping"))
+    for p in pieces:
+        delta = {
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": "text_delta", "text": p},
+        }
+        out.append(_sse(delta, "content_block_delta"))
+    out.append(_sse({"type": "content_block_stop", "index": 0}, "content_block_stop"))
+    stop = {
+        "type": "message_delta",
+        "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+        "usage": {"output_tokens": len(pieces)},
+    }
+    out.append(_sse(stop, "message_delta"))
+    out.append(_sse({"type": "message_stop"}, "message_stop"))
+    return out
+
+
+def gemini_events(pieces: list[str], *, model: str = "gemini-2.5-flash") -> list[bytes]:
+    """A streamGenerateContent?alt=sse stream: a few tokens per chunk, CRLF line ends."""
+    out = []
+    step = 4
+    for i in range(0, len(pieces), step):
+        last = i + step >= len(pieces)
+        candidate: dict[str, object] = {
+            "content": {"parts": [{"text": "".join(pieces[i : i + step])}], "role": "model"},
+            "index": 0,
+        }
+        if last:
+            candidate["finishReason"] = "STOP"
+        usage = {
+            "promptTokenCount": 12,
+            "candidatesTokenCount": min(i + step, len(pieces)),
+            "totalTokenCount": 12 + min(i + step, len(pieces)),
+        }
+        chunk = {"candidates": [candidate], "usageMetadata": usage, "modelVersion": model}
+        out.append(_sse(chunk).replace(b"\n", b"\r\n"))
+    return out
+
+
+def responses_events(pieces: list[str], *, model: str = "gpt-4o-mini") -> list[bytes]:
+    """A Responses API stream: created, the output item and its text deltas, completed."""
+    rid, item = "resp_sample0001", "msg_sample0001"
+    response: dict[str, object] = {"id": rid, "object": "response", "status": "in_progress"}
+    response["model"] = model
+    out = [
+        _sse(
+            {"type": "response.created", "sequence_number": 0, "response": response},
+            "response.created",
+        )
+    ]
+    added = {"type": "message", "id": item, "role": "assistant", "status": "in_progress"}
+    out.append(
+        _sse(
+            {"type": "response.output_item.added", "output_index": 0, "item": added},
+            "response.output_item.added",
+        )
+    )
+    for p in pieces:
+        delta = {
+            "type": "response.output_text.delta",
+            "item_id": item,
+            "output_index": 0,
+            "content_index": 0,
+            "delta": p,
+        }
+        out.append(_sse(delta, "response.output_text.delta"))
+    text = "".join(pieces)
+    done = {
+        "type": "response.output_text.done",
+        "item_id": item,
+        "output_index": 0,
+        "content_index": 0,
+        "text": text,
+    }
+    out.append(_sse(done, "response.output_text.done"))
+    final = dict(
+        response,
+        status="completed",
+        usage={"input_tokens": 12, "output_tokens": len(pieces), "total_tokens": 12 + len(pieces)},
+    )
+    out.append(_sse({"type": "response.completed", "response": final}, "response.completed"))
+    return out
+
+
+def chatgpt_web_events(pieces: list[str]) -> list[bytes]:
+    """The ChatGPT web app's delta v1 encoding: a message add, then appends, then [DONE]."""
+    message = {
+        "id": "sample-message-0001",
+        "author": {"role": "assistant", "name": None, "metadata": {}},
+        "content": {"content_type": "text", "parts": [""]},
+        "status": "in_progress",
+        "recipient": "all",
+        "metadata": {"model_slug": "gpt-4o"},
+    }
+    out = [b'event: delta_encoding\ndata: "v1"\n\n']
+    add = {"p": "", "o": "add", "v": {"message": message, "conversation_id": "sample-conv"}}
+    out.append(_sse(add, "delta"))
+    first, *rest = pieces
+    out.append(_sse({"p": "/message/content/parts/0", "o": "append", "v": first}, "delta"))
+    out += [_sse({"v": p}, "delta") for p in rest]
+    finish = {
+        "p": "",
+        "o": "patch",
+        "v": [
+            {"p": "/message/status", "o": "replace", "v": "finished_successfully"},
+            {
+                "p": "/message/metadata",
+                "o": "append",
+                "v": {"finish_details": {"type": "stop", "stop_tokens": [200002]}},
+            },
+        ],
+    }
+    out.append(_sse(finish, "delta"))
+    out.append(_sse({"type": "message_stream_complete", "conversation_id": "sample-conv"}))
+    out.append(b"data: [DONE]\n\n")
+    return out

@@ -16,11 +16,13 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from . import __version__
+from .analysis import Analysis
 from .analysis import analyze as analyze_stream
+from .dialects import names as dialect_names
 from .load import CaptureError, read_capture
 from .metrics import DEFAULT_STALL_MS
 from .record import document, frame_records, stream_record
-from .report import events_table, footnotes, streams_table
+from .report import events_table, footnotes, stream_details, streams_table
 
 PROGRESS_MIN_BYTES = 2 * 1024 * 1024
 PIPE_WIDTH = 160
@@ -67,12 +69,24 @@ def _parse_filter(
     show_default=True,
     help="A gap between data events longer than this counts as a stall.",
 )
+@click.option(
+    "--details", is_flag=True, help="Each stream in full after the table (the default for one)."
+)
+@click.option("--full", is_flag=True, help="Do not shorten answers, reasoning and tool calls.")
+@click.option(
+    "--dialect",
+    type=click.Choice(dialect_names()),
+    help="Read every stream as this dialect instead of detecting it.",
+)
 def analyze(
     captures: tuple[str, ...],
     as_json: bool,
     flt: flowfilter.TFilter | None,
     show_events: bool,
     stall_ms: float,
+    details: bool = False,
+    full: bool = False,
+    dialect: str | None = None,
 ) -> None:
     """Report every event stream in CAPTURE files (.flow, HAR or raw .sse).
 
@@ -81,16 +95,19 @@ def analyze(
     """
     out = _console()
     records: list[dict[str, Any]] = []
+    kept: list[Analysis] = []  # for the details; only the first unless --details
     errors: list[str] = []
     for path in captures:
         try:
             with _progress(path) as on_progress:
                 for stream in read_capture(path, flt, on_progress):
-                    a = analyze_stream(stream, stall_ms)
+                    a = analyze_stream(stream, stall_ms, dialect)
                     record = stream_record(a)
                     if show_events and as_json:
                         record["frames"] = frame_records(a)
                     records.append(record)
+                    if details or not kept:
+                        kept.append(a)
                     if show_events and not as_json:
                         out.print(events_table(a, len(records)))
         except CaptureError as e:
@@ -101,6 +118,10 @@ def analyze(
         title = captures[0] if len(captures) == 1 else None
         out.print(streams_table(records, title))
         out.print(footnotes(records))
+        if details or len(records) == 1:
+            out.print()
+            for number, (a, record) in enumerate(zip(kept, records, strict=False), 1):
+                out.print(stream_details(a, record, number, full))
     if errors:
         raise InputError("; ".join(errors))
     if not records:

@@ -1,8 +1,10 @@
 """Cadence: how the output arrived, named as the serving benchmarks name it.
 
-Every figure is computed here and only here; the table, the JSON and (later) the HAR
-export all show these numbers. The README's "How the figures are computed" section
-describes this module, so change both together.
+Every figure is computed here and only here; the report, the JSON and the exports show
+these numbers. The README's table of figures describes this module: change both together.
+
+An *arrival* is an event that carried output (a delta of any kind); several deltas in
+one event (n > 1 choices, say) arrive once. Times are seconds internally, ms outside.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from .delta import Delta
+from .delta import TEXT, Reading
 from .frames import Frames
 from .stream import Stream, Timing
 
@@ -19,12 +21,19 @@ DEFAULT_STALL_MS = 1000.0
 
 @dataclass(frozen=True, slots=True)
 class Gaps:
-    """Gaps between consecutive content events, in ms (vLLM's ITL distribution)."""
+    """Gaps between consecutive arrivals, in ms (vLLM's ITL distribution)."""
 
     p50: float
     p90: float
     p99: float
     max: float
+
+
+@dataclass(frozen=True, slots=True)
+class Stall:
+    at_ms: float
+    """When the gap began, from the request start."""
+    gap_ms: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,44 +44,71 @@ class Cadence:
     ttf_event_ms: float | None
     """Request start to the first dispatched event of any kind."""
     ttft_ms: float | None
-    """Request start to the first event carrying output."""
+    """Request start to the first event carrying output (text, reasoning, tool arguments)."""
+    ttft_answer_ms: float | None
+    """Request start to the first visible answer text."""
     duration_ms: float | None
     """Request start to the last dispatched event."""
     output_tokens: int
     tokens_source: str
+    """``usage`` (the server said so) or ``events`` (one per arrival)."""
     tokens_per_s: float | None
+    itl_ms: float | None
+    tpot_ms: float | None
     gap_ms: Gaps | None
-    stalls: int | None
+    stalls: list[Stall] | None
     stall_ms: float
+    arrivals_ms: list[float] | None
+    """Every arrival, from the request start: the raw series behind the figures."""
 
 
 def cadence(
-    stream: Stream, frames: Frames, deltas: list[Delta], stall_ms: float = DEFAULT_STALL_MS
+    stream: Stream, frames: Frames, reading: Reading, stall_ms: float = DEFAULT_STALL_MS
 ) -> Cadence:
-    arrivals = sorted({d.event: d.t for d in deltas}.values())
-    tokens = len(arrivals)
+    arrivals = sorted({d.event: d.t for d in reading.deltas}.values())
+    if reading.output_tokens is not None:
+        tokens, source = reading.output_tokens, "usage"
+    else:
+        tokens, source = len(arrivals), "events"
     start = stream.request_start
     if stream.timing == "none" or start is None:
-        return Cadence("none", None, None, None, None, tokens, "events", None, None, None, stall_ms)
+        return Cadence(
+            "none", None, None, None, None, None, tokens, source, None, None, None, None, None,
+            stall_ms, None,
+        )  # fmt: skip
 
-    def since_start(t: float | None) -> float | None:
+    def since(t: float | None) -> float | None:
         return None if t is None else (t - start) * 1e3
 
     events = frames.events
+    first_text = next((d.t for d in reading.deltas if d.kind == TEXT), None)
     gaps = [(b - a) * 1e3 for a, b in itertools.pairwise(arrivals)]
     span = arrivals[-1] - arrivals[0] if arrivals else 0.0
+    ttft = since(arrivals[0] if arrivals else None)
+    duration = since(events[-1].t if events else None)
+    per_token = tokens - 1 if tokens > 1 else None
     return Cadence(
         timing="per-chunk",
-        ttfb_ms=since_start(frames.first_byte),
-        ttf_event_ms=since_start(events[0].t if events else None),
-        ttft_ms=since_start(arrivals[0] if arrivals else None),
-        duration_ms=since_start(events[-1].t if events else None),
+        ttfb_ms=since(frames.first_byte),
+        ttf_event_ms=since(events[0].t if events else None),
+        ttft_ms=ttft,
+        ttft_answer_ms=since(first_text),
+        duration_ms=duration,
         output_tokens=tokens,
-        tokens_source="events",
+        tokens_source=source,
         tokens_per_s=tokens / span if span > 0 else None,
+        itl_ms=span * 1e3 / per_token if per_token and span > 0 else None,
+        tpot_ms=(duration - ttft) / per_token
+        if per_token and duration is not None and ttft is not None
+        else None,
         gap_ms=_gaps(gaps),
-        stalls=sum(g > stall_ms for g in gaps),
+        stalls=[
+            Stall((a - start) * 1e3, g)
+            for a, g in zip(arrivals, gaps, strict=False)
+            if g > stall_ms
+        ],
         stall_ms=stall_ms,
+        arrivals_ms=[(a - start) * 1e3 for a in arrivals],
     )
 
 

@@ -13,10 +13,12 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from mitmproxy import addons, master, options
 from mitmproxy.addons import errorcheck, save
@@ -118,7 +120,7 @@ class CaptureProcess:
         self.port = 0
         self.log = ""
         self._proc: subprocess.Popen[str] | None = None
-        self._log_file = write.with_suffix(".log")
+        self._log_file: IO[str] | None = None
 
     def __enter__(self) -> CaptureProcess:
         self.port = free_port()
@@ -130,8 +132,10 @@ class CaptureProcess:
             if self.confdir is not None:
                 command += ["--confdir", str(self.confdir)]
         command += self.args
-        with self._log_file.open("w") as log:
-            self._proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, text=True)
+        self._log_file = tempfile.TemporaryFile("w+")
+        self._proc = subprocess.Popen(
+            command, stdout=self._log_file, stderr=subprocess.STDOUT, text=True
+        )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
@@ -160,5 +164,9 @@ class CaptureProcess:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-        self.log = self._log_file.read_text(errors="replace")
+        if self._log_file is not None:
+            self._log_file.seek(0)
+            self.log = self._log_file.read()
+            self._log_file.close()
+            self._log_file = None
         return proc.returncode

@@ -1,6 +1,6 @@
 """The JSON record of one analysed stream: Contract 4 of DESIGN.md.
 
-Plain dicts of JSON types, built once; the terminal table renders these same records,
+Plain dicts of JSON types, built once; the terminal report renders these same records,
 so what a user reads and what a script parses never disagree.
 """
 
@@ -10,38 +10,51 @@ from dataclasses import asdict
 from typing import Any
 
 from .analysis import Analysis
+from .answer import Choice
 
 VERSION = 1
 
 
 def stream_record(a: Analysis) -> dict[str, Any]:
-    s, c, f = a.stream, a.cadence, a.frames
-    return {
+    s, c, f, r = a.stream, a.cadence, a.frames, a.reading
+    first = a.answer.first
+    generic = a.dialect == "generic"
+    record: dict[str, Any] = {
         "flow_id": s.flow_id,
         "source": s.source,
         "method": s.method,
         "url": s.url,
         "status": s.status,
         "dialect": a.dialect,
+        "model": r.model,
         "events": len(f.events),
         "complete": a.complete,
         "timing": c.timing,
         "ttfb_ms": _ms(c.ttfb_ms),
         "ttf_event_ms": _ms(c.ttf_event_ms),
         "ttft_ms": _ms(c.ttft_ms),
+        "ttft_answer_ms": _ms(c.ttft_answer_ms),
         "duration_ms": _ms(c.duration_ms),
         "output_tokens": c.output_tokens,
         "tokens_source": c.tokens_source,
+        "input_tokens": r.input_tokens,
         "tokens_per_s": None if c.tokens_per_s is None else round(c.tokens_per_s, 2),
+        "itl_ms": _ms(c.itl_ms),
+        "tpot_ms": _ms(c.tpot_ms),
         "gap_ms": None if c.gap_ms is None else {k: _ms(v) for k, v in asdict(c.gap_ms).items()},
-        "stalls": c.stalls,
+        "stalls": None if c.stalls is None else len(c.stalls),
         "stall_ms": c.stall_ms,
-        # Dialect-specific (filled in by the dialects; a generic stream has no answer).
-        "text": None,
-        "reasoning": None,
-        "tool_calls": None,
-        "finish_reason": None,
-        "error": s.error or f.error,
+        "stalls_at": None
+        if c.stalls is None
+        else [{"at_ms": _ms(x.at_ms), "gap_ms": _ms(x.gap_ms)} for x in c.stalls],
+        # The answer (a generic stream has none: its data is in --events).
+        "text": None if generic else first.text,
+        "reasoning": first.reasoning,
+        "tool_calls": None if generic else _tool_calls(first),
+        "refusal": first.refusal,
+        "finish_reason": r.finish_reason,
+        "error": r.error or s.error or f.error,
+        "notes": r.notes,
         # What a browser would not show, for inspection.
         "comments": len(f.comments),
         "retry": f.retry,
@@ -51,6 +64,15 @@ def stream_record(a: Analysis) -> dict[str, Any]:
         "bytes": len(s.body),
         "decoded_bytes": f.decoded_bytes,
     }
+    if len(a.answer.choices) > 1:
+        record["choices"] = [
+            _choice(ch, r.finish_reasons.get(i)) for i, ch in a.answer.choices.items()
+        ]
+    if len(first.reasoning_parts) > 1:
+        record["reasoning_parts"] = list(first.reasoning_parts.values())
+    for key, value in r.extra.items():
+        record.setdefault(key, value)
+    return record
 
 
 def frame_records(a: Analysis) -> list[dict[str, Any]]:
@@ -69,6 +91,22 @@ def frame_records(a: Analysis) -> list[dict[str, Any]]:
 
 def document(records: list[dict[str, Any]]) -> dict[str, Any]:
     return {"version": VERSION, "streams": records}
+
+
+def _tool_calls(choice: Choice) -> list[dict[str, str]]:
+    return [{"name": t.name, "arguments": t.arguments} for t in choice.tool_calls.values()]
+
+
+def _choice(choice: Choice, finish_reason: str | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"index": choice.index, "text": choice.text}
+    if choice.reasoning is not None:
+        out["reasoning"] = choice.reasoning
+    if choice.tool_calls:
+        out["tool_calls"] = _tool_calls(choice)
+    if choice.refusal is not None:
+        out["refusal"] = choice.refusal
+    out["finish_reason"] = finish_reason
+    return out
 
 
 def _ms(v: float | None) -> float | None:

@@ -6,9 +6,12 @@ Each function returns a rich renderable built from plain data (the JSON records 
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from rich import box
+from rich.console import Group, RenderableType
+from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
@@ -27,10 +30,11 @@ def streams_table(records: list[dict[str, Any]], title: str | None = None) -> Ta
     # The one column that gives way when space is short (cut with …, never wrapped:
     # a URL has no spaces to wrap at).
     table.add_column("URL", overflow="ellipsis", min_width=16, max_width=URL_WIDTH)
-    for name in ("Status", "Events"):
-        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("Status", justify="right", no_wrap=True)
+    table.add_column("Dialect", no_wrap=True)
+    table.add_column("Events", justify="right", no_wrap=True)
     table.add_column("Done", no_wrap=True)
-    for name in ("TTFB", "TTFE", "Total", "Gap p50/p90/p99/max", "Stalls"):
+    for name in ("TTFB", "TTFT", "Total", "Gap p50/p90/p99/max", "Stalls"):
         table.add_column(name, justify="right", no_wrap=True)
     for i, r in enumerate(records, 1):
         gaps = r["gap_ms"]
@@ -39,9 +43,10 @@ def streams_table(records: list[dict[str, Any]], title: str | None = None) -> Ta
             r["method"] or "—",
             r["url"] or r["source"],
             "—" if r["status"] is None else str(r["status"]),
+            r["dialect"],
             str(r["events"]),
             _complete(r),
-            *(ms(r[k]) for k in ("ttfb_ms", "ttf_event_ms", "duration_ms")),
+            *(ms(r[k]) for k in ("ttfb_ms", "ttft_ms", "duration_ms")),
             "—"
             if gaps is None
             else "/".join(ms(gaps[k], "") for k in ("p50", "p90", "p99", "max")),
@@ -53,8 +58,8 @@ def streams_table(records: list[dict[str, Any]], title: str | None = None) -> Ta
 def footnotes(records: list[dict[str, Any]]) -> Text:
     """What the table cannot say in a cell: untimed streams, errors, the column names."""
     lines = Text(
-        "Times in ms from the request start: TTFB first body byte, TTFE first event, Total last "
-        "event; gaps between events that carry data.",
+        "Times in ms from the request start: TTFB first body byte, TTFT first event with "
+        "output, Total last event; gaps between events that carry output.",
         style="dim",
     )
     untimed = [str(i) for i, r in enumerate(records, 1) if r["timing"] == "none"]
@@ -144,3 +149,108 @@ def _event_row(e: Event, origin: float | None) -> tuple[str, Text, str, Text]:
 
 def _comment_row(c: Comment, origin: float | None) -> tuple[str, Text, str, Text]:
     return _offset(c.t, origin), Text(":", style="dim"), "", Text(shorten(c.text), style="dim")
+
+
+SPARK = "▁▂▃▄▅▆▇█"
+
+
+def cadence_strip(arrivals_ms: list[float] | None, stall_ms: float, width: int = 60) -> Text:
+    """Gaps over time in one line: each cell is a slice of the stream, its height the
+    longest gap ending there (relative to the longest non-stall gap); stalls in red."""
+    if not arrivals_ms or len(arrivals_ms) < 2:
+        return Text("(fewer than two arrivals)", style="dim")
+    first, last = arrivals_ms[0], arrivals_ms[-1]
+    span = (last - first) or 1.0
+    cells = min(width, len(arrivals_ms) - 1)
+    worst = [0.0] * cells
+    for a, b in itertools.pairwise(arrivals_ms):
+        i = min(cells - 1, int((b - first) / span * cells))
+        worst[i] = max(worst[i], b - a)
+    calm = max((g for g in worst if g <= stall_ms), default=1.0) or 1.0
+    strip = Text()
+    for g in worst:
+        if g > stall_ms:
+            strip.append("█", style="bold red")
+        elif g == 0:
+            strip.append(" ")
+        else:
+            strip.append(SPARK[min(len(SPARK) - 1, int(g / calm * (len(SPARK) - 1)))], style="cyan")
+    strip.append(f"  {ms(first)} to {ms(last)} ms", style="dim")
+    return strip
+
+
+ANSWER_CHARS = 1200
+
+
+def stream_details(a: Analysis, r: dict[str, Any], number: int, full: bool = False) -> Group:
+    """One stream in full: what it was, how it arrived, and the answer it carried."""
+    parts: list[RenderableType] = [_header(r, number), _figures(r), Text()]
+    c = a.cadence
+    if c.timing == "per-chunk":
+        parts += [Text("cadence ", style="bold") + cadence_strip(c.arrivals_ms, c.stall_ms)]
+        if c.stalls:
+            where = ", ".join(f"{ms(s.gap_ms)} ms at {ms(s.at_ms)} ms" for s in c.stalls[:5])
+            more = f" (+{len(c.stalls) - 5} more)" if len(c.stalls) > 5 else ""
+            parts.append(Text(f"stalls: {where}{more}", style="red"))
+    first = a.answer.first
+    if r["reasoning"]:
+        parts.append(_panel("reasoning", r["reasoning"], full, "dim"))
+    if a.dialect != "generic":
+        parts.append(_panel("answer", first.text or "(no text)", full, ""))
+    if first.refusal:
+        parts.append(_panel("refusal", first.refusal, full, "yellow"))
+    for call in r["tool_calls"] or []:
+        parts.append(_panel(f"tool call: {call['name']}", call["arguments"] or "{}", full, "cyan"))
+    for choice in r.get("choices", [])[1:]:
+        parts.append(_panel(f"choice {choice['index']}", choice["text"], full, ""))
+    for note in r["notes"]:
+        parts.append(Text(f"note: {note}", style="yellow"))
+    if r["error"]:
+        parts.append(Text(f"error: {r['error']}", style="bold red"))
+    return Group(*parts, Text())
+
+
+def _header(r: dict[str, Any], number: int) -> Text:
+    head = Text(f"Stream {number}: ", style="bold")
+    head.append(f"{r['method'] or ''} {r['url'] or r['source']}".strip(), style="bold")
+    bits = [r["dialect"]] + [x for x in (r["model"], r["status"] and str(r["status"])) if x]
+    head.append("  " + " · ".join(bits), style="cyan")
+    head.append("  ")
+    head.append_text(_complete(r))
+    if r["finish_reason"]:
+        head.append(f" ({r['finish_reason']})", style="dim")
+    return head
+
+
+def _figures(r: dict[str, Any]) -> Table:
+    grid = Table.grid(padding=(0, 3))
+    gaps = r["gap_ms"]
+    rows = [
+        ("TTFB", ms(r["ttfb_ms"])),
+        ("first event", ms(r["ttf_event_ms"])),
+        ("TTFT", ms(r["ttft_ms"])),
+        ("first answer text", ms(r["ttft_answer_ms"])),
+        ("last event", ms(r["duration_ms"])),
+        ("output tokens", f"{r['output_tokens']} ({r['tokens_source']})"),
+        ("tokens/s", "—" if r["tokens_per_s"] is None else f"{r['tokens_per_s']:.1f}"),
+        ("ITL", ms(r["itl_ms"])),
+        ("TPOT", ms(r["tpot_ms"])),
+        ("gaps p50/p90/p99/max", "—" if gaps is None else "/".join(ms(gaps[k]) for k in gaps)),
+        ("stalls", "—" if r["stalls"] is None else f"{r['stalls']} over {ms(r['stall_ms'])}"),
+    ]
+    for _ in range(3):
+        grid.add_column(style="dim")
+        grid.add_column(justify="right")
+    for i in range(0, len(rows), 3):
+        cells: list[str] = []
+        for name, value in rows[i : i + 3]:
+            cells += [name, value]
+        grid.add_row(*cells)
+    return grid
+
+
+def _panel(title: str, body: str, full: bool, style: str) -> Panel:
+    if not full and len(body) > ANSWER_CHARS:
+        cut = len(body) - ANSWER_CHARS
+        body = body[:ANSWER_CHARS] + f"… ({cut:,} more characters; --full shows all)"
+    return Panel(Text(body, style=style), title=title, title_align="left", border_style="dim")

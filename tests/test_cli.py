@@ -48,11 +48,14 @@ def test_json_follows_contract_4() -> None:
     assert doc["version"] == 1
     (s,) = doc["streams"]
     assert s.keys() >= CONTRACT_4_KEYS
-    assert s["method"] == "POST" and s["status"] == 200 and s["dialect"] == "generic"
+    assert s["method"] == "POST" and s["status"] == 200 and s["dialect"] == "openai-chat"
     assert s["events"] == 67 and s["complete"] is True and s["timing"] == "per-chunk"
     assert s["ttfb_ms"] == pytest.approx(420, abs=1) and s["stalls"] == 1
     assert s["gap_ms"]["max"] == pytest.approx(1350 + 18, abs=40)
-    assert s["tokens_source"] == "events" and s["output_tokens"] == 67
+    assert s["tokens_source"] == "usage" and s["output_tokens"] == 63  # the usage chunk
+    assert s["text"].startswith("Server-Sent Events keep one HTTP response open")
+    assert s["finish_reason"] == "stop" and s["model"] == "gpt-4o-mini"
+    assert s["ttft_ms"] > s["ttf_event_ms"]  # the role chunk came first, without output
 
 
 def test_json_says_when_timing_is_unknown() -> None:

@@ -1,4 +1,4 @@
-"""Cadence figures from known arrival times."""
+"""Cadence figures from streams with known schedules, one formula at a time."""
 
 from __future__ import annotations
 
@@ -7,73 +7,112 @@ from pathlib import Path
 import pytest
 
 from sse_inspect.analysis import analyze
+from sse_inspect.delta import REASONING, TEXT, TOOL, Delta, Reading
+from sse_inspect.frames import decode_frames
 from sse_inspect.load import read_capture
-from sse_inspect.metrics import percentile
+from sse_inspect.metrics import Cadence, cadence, percentile
+from sse_inspect.stream import Stream
 
 from . import flows
+
+# (offset s, bytes): a comment first, an empty event, then output events.
+SCHEDULE = [
+    (0.100, b": keep-alive\n\n"),  # first body byte, no event
+    (0.200, b"event: meta\ndata:\n\n"),  # first event (index 0), no output
+    (0.300, b"data: r1\n\n"),  # 1: reasoning
+    (0.350, b"data: t1\n\n"),  # 2: first answer text
+    (1.550, b"data: t2\n\n"),  # 3: after a 1.2 s stall
+    (1.600, b"data: t3\n\ndata: t4\n\n"),  # 4, 5: two events in one chunk
+    (1.700, b"data: [DONE]\n\n"),  # 6: no output
+]
+
+
+def _stream(tmp_path: Path, schedule: list[tuple[float, bytes]] = SCHEDULE) -> Stream:
+    (s,) = read_capture(flows.write(tmp_path / "c.flow", [flows.sse_flow(schedule)]))
+    return s
+
+
+def _cadence(
+    stream: Stream, kinds: dict[int, str], tokens: int | None = None, stall_ms: float = 1000.0
+) -> Cadence:
+    frames = decode_frames(stream)
+    deltas = [Delta(frames.events[i].t, i, kind, "x") for i, kind in kinds.items()]
+    return cadence(stream, frames, Reading(deltas=deltas, output_tokens=tokens), stall_ms)
+
+
+OUTPUT = {1: REASONING, 2: TEXT, 3: TEXT, 4: TEXT, 5: TOOL}
 
 
 def test_percentile_interpolates_linearly_like_numpy() -> None:
     data = [10.0, 20.0, 30.0, 40.0]
     assert percentile(data, 0) == 10 and percentile(data, 100) == 40
-    assert percentile(data, 50) == 25  # numpy.percentile([10,20,30,40], 50)
+    assert percentile(data, 50) == 25  # numpy.percentile([10, 20, 30, 40], 50)
     assert percentile(data, 90) == pytest.approx(37.0)
     assert percentile([5.0], 99) == 5.0
 
 
-def _analysis(tmp_path: Path, chunks: list[tuple[float, bytes]], stall_ms: float = 1000.0):  # type: ignore[no-untyped-def]
-    (s,) = read_capture(flows.write(tmp_path / "c.flow", [flows.sse_flow(chunks)]))
-    return analyze(s, stall_ms)
-
-
-def test_cadence_from_chunk_times(tmp_path: Path) -> None:
-    chunks = [
-        (0.100, b": keep-alive\n\n"),  # first byte, but no event
-        (0.200, b"event: meta\ndata:\n\n"),  # first event, empty data: not output
-        (0.300, b"data: a\n\n"),  # first output
-        (0.350, b"data: b\n\n"),
-        (1.550, b"data: c\n\n"),  # a 1.2 s stall
-        (1.600, b"data: d\n\n"),
-    ]
-    c = _analysis(tmp_path, chunks).cadence
+def test_first_byte_event_output_and_answer(tmp_path: Path) -> None:
+    c = _cadence(_stream(tmp_path), OUTPUT)
     assert c.timing == "per-chunk"
-    assert c.ttfb_ms == pytest.approx(100)
-    assert c.ttf_event_ms == pytest.approx(200)
-    assert c.ttft_ms == pytest.approx(300)
-    assert c.duration_ms == pytest.approx(1600)
-    assert c.output_tokens == 4 and c.tokens_source == "events"
-    assert c.tokens_per_s == pytest.approx(4 / 1.3)
+    assert c.ttfb_ms == pytest.approx(100, abs=0.01)
+    assert c.ttf_event_ms == pytest.approx(200, abs=0.01)
+    assert c.ttft_ms == pytest.approx(300, abs=0.01)  # reasoning counts as output
+    assert c.ttft_answer_ms == pytest.approx(350, abs=0.01)  # the first visible text
+    assert c.duration_ms == pytest.approx(1700, abs=0.01)  # the last event, [DONE]
+
+
+def test_gaps_stalls_and_rates_from_events(tmp_path: Path) -> None:
+    c = _cadence(_stream(tmp_path), OUTPUT)
+    # arrivals 0.30, 0.35, 1.55, 1.60, 1.60 -> gaps 50, 1200, 50, 0 ms
+    assert c.arrivals_ms == pytest.approx([300, 350, 1550, 1600, 1600], abs=0.01)
     assert c.gap_ms is not None
-    assert c.gap_ms.max == pytest.approx(1200) and c.gap_ms.p50 == pytest.approx(50)
-    assert c.stalls == 1
+    assert c.gap_ms.max == pytest.approx(1200, abs=0.01)
+    assert c.gap_ms.p50 == pytest.approx(50, abs=0.01)
+    assert c.gap_ms.p90 == pytest.approx(percentile([0, 50, 50, 1200], 90), abs=0.01)
+    assert c.stalls is not None and len(c.stalls) == 1
+    assert c.stalls[0].at_ms == pytest.approx(350, abs=0.01)
+    assert c.stalls[0].gap_ms == pytest.approx(1200, abs=0.01)
+    assert c.output_tokens == 5 and c.tokens_source == "events"
+    assert c.tokens_per_s == pytest.approx(5 / 1.3, rel=1e-6)  # tokens / (last - first)
+    assert c.itl_ms == pytest.approx(1300 / 4, rel=1e-6)  # (last - first) / (tokens - 1)
+    assert c.tpot_ms == pytest.approx((1700 - 300) / 4, rel=1e-6)  # (duration - ttft) / ...
+
+
+def test_the_servers_token_count_wins(tmp_path: Path) -> None:
+    c = _cadence(_stream(tmp_path), OUTPUT, tokens=14)
+    assert c.output_tokens == 14 and c.tokens_source == "usage"
+    assert c.tokens_per_s == pytest.approx(14 / 1.3, rel=1e-6)
+    assert c.itl_ms == pytest.approx(1300 / 13, rel=1e-6)
+    assert c.tpot_ms == pytest.approx(1400 / 13, rel=1e-6)
 
 
 def test_stall_threshold_is_an_option(tmp_path: Path) -> None:
-    chunks = [(0.1, b"data: a\n\n"), (0.4, b"data: b\n\n"), (0.5, b"data: c\n\n")]
-    assert _analysis(tmp_path, chunks, stall_ms=250).cadence.stalls == 1
-    assert _analysis(tmp_path, chunks, stall_ms=1000).cadence.stalls == 0
+    stream = _stream(tmp_path)
+    assert c_stalls(_cadence(stream, OUTPUT, stall_ms=40)) == 3
+    assert c_stalls(_cadence(stream, OUTPUT, stall_ms=5000)) == 0
 
 
-def test_one_event_has_no_gaps_and_no_rate(tmp_path: Path) -> None:
-    c = _analysis(tmp_path, [(0.1, b"data: a\n\n")]).cadence
-    assert (
-        c.gap_ms is None
-        and c.tokens_per_s is None
-        and c.stalls == 0
-        and c.ttft_ms == pytest.approx(100)
-    )
+def c_stalls(c: Cadence) -> int:
+    assert c.stalls is not None
+    return len(c.stalls)
+
+
+def test_one_arrival_has_no_gaps_and_no_rates(tmp_path: Path) -> None:
+    c = _cadence(_stream(tmp_path), {2: TEXT})
+    assert c.gap_ms is None and c.tokens_per_s is None and c.itl_ms is None and c.tpot_ms is None
+    assert c.stalls == [] and c.ttft_ms == pytest.approx(350, abs=0.01)
+
+
+def test_no_output_at_all(tmp_path: Path) -> None:
+    c = _cadence(_stream(tmp_path), {})
+    assert c.ttft_ms is None and c.ttft_answer_ms is None and c.output_tokens == 0
+    assert c.ttf_event_ms == pytest.approx(200, abs=0.01)
 
 
 def test_without_timing_every_time_is_unknown(tmp_path: Path) -> None:
     f = flows.sse_flow([(0.1, b"data: a\n\n"), (0.2, b"data: b\n\n")], record=False)
     (s,) = read_capture(flows.write(tmp_path / "c.flow", [f]))
-    c = analyze(s).cadence
+    c = analyze(s, dialect="generic").cadence
     assert c.timing == "none" and c.output_tokens == 2
-    assert (c.ttfb_ms, c.ttft_ms, c.duration_ms, c.gap_ms, c.tokens_per_s, c.stalls) == (
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-    )
+    times = (c.ttfb_ms, c.ttft_ms, c.duration_ms, c.gap_ms, c.tokens_per_s, c.itl_ms, c.stalls)
+    assert times == (None,) * 7

@@ -1,9 +1,15 @@
-"""The committed samples are exactly what samples/make_samples.py writes."""
+"""The committed samples: what make_samples.py writes, and what record_samples.py captured."""
 
 from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+
+import pytest
+
+from sse_inspect.analysis import analyze
+from sse_inspect.chatsim import ANSWER, tokens
+from sse_inspect.load import read_capture
 
 from .conftest import SAMPLES
 
@@ -15,7 +21,23 @@ def test_make_samples_reproduces_every_committed_sample(tmp_path: Path) -> None:
     spec.loader.exec_module(module)
     module.main(tmp_path)
     written = sorted(p.name for p in tmp_path.iterdir())
-    committed = sorted(p.name for p in SAMPLES.iterdir() if p.suffix in {".flow", ".har", ".sse"})
+    committed = sorted(
+        p.name
+        for p in SAMPLES.iterdir()
+        if p.suffix in {".flow", ".har", ".sse"} and not p.name.startswith("captured-")
+    )
     assert written == committed
     for name in written:
         assert (tmp_path / name).read_bytes() == (SAMPLES / name).read_bytes(), name
+
+
+@pytest.mark.parametrize(
+    "dialect", ["openai-chat", "openai-responses", "anthropic", "gemini", "chatgpt-web"]
+)
+def test_each_dialect_has_a_captured_sample_that_rebuilds(dialect: str) -> None:
+    (stream,) = read_capture(SAMPLES / f"captured-{dialect}.flow")
+    a = analyze(stream)
+    assert a.dialect == dialect and a.complete and stream.timing == "per-chunk"
+    assert a.answer.first.text == "".join(tokens(ANSWER)[:60])
+    assert a.cadence.stalls is not None and len(a.cadence.stalls) == 1  # the scripted stall
+    assert a.cadence.output_tokens == 60

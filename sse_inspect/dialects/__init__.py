@@ -1,17 +1,52 @@
-"""One module per wire dialect: SSE events in, timed deltas out. Dialects know no HTTP."""
+"""One module per wire dialect: SSE events in, a :class:`~sse_inspect.delta.Reading` out.
+
+Each module has ``NAME``, ``url_matches(url)``, ``shape_matches(events)`` and
+``read(events)``. Dialects know no HTTP beyond the URL they may be recognised by.
+Detection tries every dialect's URL rule first, then the shape of the first events, and
+falls back to ``generic``.
+"""
 
 from __future__ import annotations
 
-from ..delta import Delta
+from types import ModuleType
+
+from ..delta import Reading
 from ..sse import Event
 from . import generic
 
+DIALECTS: dict[str, ModuleType] = {}
 
-def deltas(dialect: str, events: list[Event]) -> list[Delta]:
-    """The deltas of ``events`` read as ``dialect`` (only ``generic`` so far)."""
-    return generic.deltas(events)
+
+def _register() -> None:
+    from . import anthropic, chatgpt_web, gemini, openai_chat, openai_responses
+
+    for module in (openai_responses, openai_chat, anthropic, gemini, chatgpt_web, generic):
+        DIALECTS[module.NAME] = module
 
 
 def detect(url: str | None, events: list[Event]) -> str:
-    """The dialect a stream speaks, from its URL and events."""
-    return "generic"
+    """The dialect a stream speaks: by URL, else by the shape of its first events."""
+    if not DIALECTS:
+        _register()
+    if url:
+        for name, module in DIALECTS.items():
+            if name != generic.NAME and module.url_matches(url):
+                return name
+    head = events[:20]
+    for name, module in DIALECTS.items():
+        if name != generic.NAME and module.shape_matches(head):
+            return name
+    return generic.NAME
+
+
+def read(dialect: str, events: list[Event]) -> Reading:
+    if not DIALECTS:
+        _register()
+    reading: Reading = DIALECTS[dialect].read(events)
+    return reading
+
+
+def names() -> list[str]:
+    if not DIALECTS:
+        _register()
+    return list(DIALECTS)

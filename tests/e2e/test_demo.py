@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -9,8 +10,10 @@ from sse_inspect.chatsim import ANSWER, tokens
 
 
 def test_demo_streams_the_answer_and_reports_it() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}  # pytest sets 80
     result = subprocess.run(
         [sys.executable, "-m", "sse_inspect", "demo"],
+        env=env,
         capture_output=True,
         text=True,
         timeout=120,

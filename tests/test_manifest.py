@@ -1,0 +1,36 @@
+"""Every real stream of ../shared/streams rebuilds to what manifest.json expects."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from sse_inspect.analysis import analyze
+from sse_inspect.load import read_capture
+from sse_inspect.record import stream_record
+
+from .conftest import SHARED
+
+STREAMS = SHARED / "streams"
+MANIFEST: list[dict[str, Any]] = json.loads((STREAMS / "manifest.json").read_text("utf-8"))
+EXTRA_KEYS = ("refusal", "choices", "reasoning_parts", "prompt_block_reason")
+
+
+@pytest.mark.parametrize("entry", MANIFEST, ids=[m["file"] for m in MANIFEST])
+def test_stream_rebuilds_to_its_manifest(entry: dict[str, Any]) -> None:
+    (stream,) = read_capture(STREAMS / entry["file"])
+    record = stream_record(analyze(stream))
+    expected = entry["expected"]
+    assert record["dialect"] == entry["dialect"]
+    assert record["events"] == expected["events"]
+    assert record["text"] == expected["text"]
+    assert record["reasoning"] == expected["reasoning"]
+    assert record["tool_calls"] == expected["tool_calls"]
+    assert record["finish_reason"] == expected["finish_reason"]
+    reported = record["output_tokens"] if record["tokens_source"] == "usage" else None
+    assert reported == expected["output_tokens"]
+    for key in EXTRA_KEYS:
+        if key in expected:
+            assert record[key] == expected[key], key
