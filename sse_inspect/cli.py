@@ -23,6 +23,7 @@ from .load import CaptureError, read_capture
 from .metrics import DEFAULT_STALL_MS
 from .record import document, frame_records, stream_record
 from .report import events_table, footnotes, stream_details, streams_table
+from .stream import Stream, is_event_stream
 
 PROGRESS_MIN_BYTES = 2 * 1024 * 1024
 PIPE_WIDTH = 160
@@ -127,6 +128,92 @@ def analyze(
     if not records:
         click.echo("no event streams found", err=True)
         sys.exit(1)
+
+
+FORMATS = {".har": "har", ".jsonl": "jsonl", ".ndjson": "jsonl", ".md": "md", ".markdown": "md"}
+
+
+@main.command()
+@click.argument("captures", nargs=-1, required=True, metavar="CAPTURE...")
+@click.option("-o", "--output", required=True, help="The file to write, or - for stdout.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["har", "jsonl", "md"]),
+    help="Default: from the output's extension (.har, .jsonl, .md).",
+)
+@click.option(
+    "--filter",
+    "flt",
+    metavar="EXPR",
+    callback=_parse_filter,
+    help="Only flows matching this mitmproxy filter expression.",
+)
+@click.option("--no-redact", is_flag=True, help="Keep keys, tokens and cookies (warns).")
+@click.option("--all-flows", is_flag=True, help="HAR: the other exchanges too, not only streams.")
+@click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+def export(
+    captures: tuple[str, ...],
+    output: str,
+    fmt: str | None,
+    flt: flowfilter.TFilter | None,
+    no_redact: bool,
+    all_flows: bool,
+    force: bool,
+) -> None:
+    """Write the event streams of CAPTURE files as HAR 1.2, JSON Lines or Markdown.
+
+    Secrets (Authorization, cookies, API keys, keys in URLs) are replaced by REDACTED unless
+    --no-redact is given.
+    """
+    from .export.redact import redact_stream
+    from .export.write import write_atomically
+
+    fmt = fmt or FORMATS.get(Path(output).suffix.lower())
+    if fmt is None:
+        raise InputError(f"{output}: cannot tell the format from the name; give --format")
+    if output != "-" and Path(output).exists() and not force:
+        raise InputError(f"{output} exists; --force overwrites it")
+    if no_redact:
+        click.echo("warning: --no-redact: the export keeps keys, tokens and cookies", err=True)
+    items: list[Analysis | Stream] = []
+    errors: list[str] = []
+    for path in captures:
+        try:
+            for stream in read_capture(path, flt, all_flows=all_flows and fmt == "har"):
+                stream = stream if no_redact else redact_stream(stream)
+                if is_event_stream(stream.response_header("content-type")):
+                    items.append(analyze_stream(stream))
+                else:
+                    items.append(stream)
+        except CaptureError as e:
+            errors.append(str(e))
+    analyses = [i for i in items if isinstance(i, Analysis)]
+    text = _render(fmt, items, analyses)
+    if analyses or not errors:
+        if output == "-":
+            click.echo(text, nl=False)
+        else:
+            write_atomically(Path(output), text)
+    if errors:
+        raise InputError("; ".join(errors))
+    if not analyses:
+        click.echo("no event streams found", err=True)
+        sys.exit(1)
+
+
+def _render(fmt: str, items: list[Analysis | Stream], analyses: list[Analysis]) -> str:
+    if fmt == "har":
+        from .export.har import har_document
+
+        return json.dumps(har_document(items), indent=2, ensure_ascii=False) + "\n"
+    if fmt == "jsonl":
+        from .export.jsonl import jsonl_lines
+
+        return "".join(line + "\n" for line in jsonl_lines(analyses))
+    from .export.markdown import transcript
+
+    return transcript(analyses)
 
 
 @main.command()

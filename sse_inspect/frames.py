@@ -45,3 +45,11 @@ def decode_frames(stream: Stream) -> Frames:
         error = str(e)
     events += dec.close(t)
     return Frames(events, dec.comments, dec.retry, dec.unterminated, first_byte, size, error)
+
+
+def decoded_body(stream: Stream) -> bytes:
+    """The whole body with its content coding undone (as received if that fails)."""
+    try:
+        return ContentDecoder(stream.response_header("content-encoding")).decode(stream.body)
+    except ContentCodingError:
+        return stream.body

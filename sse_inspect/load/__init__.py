@@ -29,11 +29,13 @@ def read_capture(
     path: str | Path,
     flt: flowfilter.TFilter | None = None,
     on_progress: Callable[[int], None] | None = None,
+    all_flows: bool = False,
 ) -> Iterator[Stream]:
     """Yield the event streams of one capture file, in capture order, one at a time.
 
     ``flt`` is a parsed mitmproxy filter expression; it applies to HTTP exchanges (a raw
     ``.sse`` body has none and is always kept). ``on_progress`` gets the bytes read so far.
+    ``all_flows`` yields the other HTTP exchanges too (for HAR export).
     """
     source = str(path)
     try:
@@ -48,9 +50,9 @@ def read_capture(
         head = f.peek(_SNIFF_BYTES)[:_SNIFF_BYTES]
         kind = _sniff(head, source)
         if kind == "flow":
-            yield from read_flows(f, source, flt, on_progress)
+            yield from read_flows(f, source, flt, on_progress, all_flows)
         elif kind == "har":
-            yield from read_har(f, source, flt)
+            yield from read_har(f, source, flt, all_flows)
         else:
             yield from read_sse(f, source)
         if on_progress:

@@ -18,6 +18,7 @@ def read_flows(
     source: str,
     flt: flowfilter.TFilter | None,
     on_progress: Callable[[int], None] | None,
+    all_flows: bool = False,
 ) -> Iterator[Stream]:
     """Yield event streams flow by flow: a capture is never held in memory whole."""
     count = 0
@@ -30,7 +31,7 @@ def read_flows(
                 continue
             if flt is not None and not flowfilter.match(flt, flow):
                 continue
-            stream = stream_from_flow(flow, source)
+            stream = stream_from_flow(flow, source, all_flows)
             if stream is not None:
                 yield stream
     except exceptions.FlowReadException as e:
@@ -38,10 +39,13 @@ def read_flows(
         raise CaptureError(f"{source}: damaged or truncated {where} ({e})") from None
 
 
-def stream_from_flow(flow: http.HTTPFlow, source: str) -> Stream | None:
-    """The :class:`Stream` of an HTTP flow, or ``None`` when it is not an event stream."""
+def stream_from_flow(flow: http.HTTPFlow, source: str, all_flows: bool = False) -> Stream | None:
+    """The :class:`Stream` of an HTTP flow; ``None`` when it is not an event stream (unless
+    ``all_flows``: HAR export can carry every exchange) or has no response at all."""
     response = flow.response
-    if response is None or not is_event_stream(response.headers.get("content-type")):
+    if response is None:
+        return None
+    if not all_flows and not is_event_stream(response.headers.get("content-type")):
         return None
     body = response.raw_content or b""
     meta: Any = flow.metadata.get(METADATA_KEY)

@@ -17,9 +17,10 @@ from typing import Any, BinaryIO
 
 from mitmproxy import connection, flowfilter, http
 
+from ..sse import SSEDecoder
 from ..stream import Stream
 from .errors import CaptureError
-from .flows import stream_from_flow
+from .flows import METADATA_KEY, stream_from_flow
 
 # Dropped from HAR headers: pseudo-headers are not headers, and HAR bodies are stored
 # decoded, so the coding and length headers would no longer describe them.
@@ -27,7 +28,9 @@ _DROP = {"content-encoding", "content-length", "transfer-encoding"}
 _BEFORE_RESPONSE = ("blocked", "dns", "connect", "ssl", "send", "wait")
 
 
-def read_har(f: BinaryIO, source: str, flt: flowfilter.TFilter | None) -> Iterator[Stream]:
+def read_har(
+    f: BinaryIO, source: str, flt: flowfilter.TFilter | None, all_flows: bool = False
+) -> Iterator[Stream]:
     try:
         doc = json.loads(f.read().decode("utf-8-sig"))
     except UnicodeDecodeError:
@@ -49,7 +52,7 @@ def read_har(f: BinaryIO, source: str, flt: flowfilter.TFilter | None) -> Iterat
             ) from None
         if flt is not None and not flowfilter.match(flt, flow):
             continue
-        stream = stream_from_flow(flow, source)
+        stream = stream_from_flow(flow, source, all_flows)
         if stream is not None:
             yield stream
 
@@ -69,18 +72,55 @@ def flow_from_har_entry(entry: dict[str, Any], flow_id: str) -> http.HTTPFlow:
     flow = http.HTTPFlow(client, server)
     flow.id = flow_id
     post = req.get("postData") or {}
-    flow.request = http.Request.make(req["method"], req["url"], b"", _headers(req["headers"]))
+    flow.request = http.Request.make(req["method"], req["url"])
+    flow.request.headers = _headers(req["headers"])  # make() would add a content-length
     flow.request.raw_content = str(post.get("text") or "").encode("utf-8")
     flow.request.timestamp_start = start
     flow.request.timestamp_end = start
     content = res.get("content") or {}
     text = content.get("text") or ""
     body = base64.b64decode(text) if content.get("encoding") == "base64" else text.encode()
-    flow.response = http.Response.make(int(res["status"]), b"", _headers(res["headers"]))
+    flow.response = http.Response.make(int(res["status"]))
+    flow.response.headers = _headers(res["headers"])
     flow.response.raw_content = body
     flow.response.timestamp_start = min(headers_at, end) if end > start else headers_at
     flow.response.timestamp_end = max(end, flow.response.timestamp_start)
+    chunks = _chunks_at_events(body, entry.get("_eventSourceMessages"))
+    if chunks is not None:  # our own export: its event times come back as chunk times
+        flow.metadata[METADATA_KEY] = {"version": 1, "chunks": chunks, "complete": True}
     return flow
+
+
+def _chunks_at_events(body: bytes, messages: Any) -> list[list[float | int]] | None:
+    """Chunks of ``body`` that end where each event ends, timed by ``_eventSourceMessages``.
+
+    ``None`` unless every message has a time and their number matches the events in the body.
+    """
+    if not isinstance(messages, list) or not messages:
+        return None
+    times: list[float] = []
+    for m in messages:
+        t = m.get("time") if isinstance(m, dict) else None
+        if not isinstance(t, int | float) or isinstance(t, bool):
+            return None
+        times.append(float(t))
+    decoder = SSEDecoder()
+    chunks: list[list[float | int]] = []
+    done = cut = pos = 0
+    for line in body.splitlines(keepends=True):
+        pos += len(line)
+        dispatched = len(decoder.feed(line, 0.0))
+        if dispatched:
+            done += dispatched
+            if done > len(times):
+                return None
+            chunks.append([times[done - 1], pos - cut])
+            cut = pos
+    if done != len(times):
+        return None
+    if cut < len(body):
+        chunks.append([times[-1], len(body) - cut])
+    return chunks
 
 
 def _headers(items: list[Any]) -> http.Headers:

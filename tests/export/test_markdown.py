@@ -1,0 +1,298 @@
+"""The Markdown transcript: the conversation, the answer and the figures, and a document
+that stays whole whatever the model wrote (checked with a CommonMark parser)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+from sse_inspect.analysis import Analysis, analyze
+from sse_inspect.export.markdown import transcript, user_messages
+from sse_inspect.load import read_capture
+from sse_inspect.record import stream_record
+from sse_inspect.report import ms
+
+from ..conftest import SAMPLES, SHARED
+
+DIALECTS = ["openai-chat", "openai-responses", "anthropic", "gemini", "chatgpt-web"]
+
+
+def analyses(path: Path) -> list[Analysis]:
+    return [analyze(s) for s in read_capture(path)]
+
+
+def part(doc: str, heading: str, stream: int = 1) -> str:
+    """The text under ``### heading`` in the stream's section, up to the next heading."""
+    section = doc.split("\n## ")[stream]
+    return section.split(f"\n### {heading}\n", 1)[1].split("\n### ", 1)[0].strip("\n")
+
+
+def unquote(text: str) -> str:
+    """The text of the block quotes in ``text``, as it was before quoting."""
+    lines = [line for line in text.split("\n") if line.startswith(">")]
+    return "\n".join(line[2:] if line.startswith("> ") else line[1:] for line in lines)
+
+
+def tokens(doc: str) -> list[Token]:
+    return MarkdownIt("commonmark").enable("table").parse(doc)
+
+
+def headings(doc: str) -> list[str]:
+    toks = tokens(doc)
+    return [toks[i + 1].content for i, t in enumerate(toks) if t.type == "heading_open"]
+
+
+def chat_sse(
+    tmp_path: Path, pieces: list[str], tool_args: str | None = None, reasoning: str = ""
+) -> Analysis:
+    """A raw OpenAI chat stream whose answer is ``pieces`` (after reasoning, and with one
+    tool call when ``tool_args`` is given), written as a ``.sse`` file and read back."""
+    deltas: list[dict[str, object]] = [{"role": "assistant", "content": ""}]
+    if reasoning:
+        deltas.append({"reasoning_content": reasoning})
+    deltas += [{"content": p} for p in pieces]
+    if tool_args is not None:
+        function = {"name": "run", "arguments": tool_args}
+        deltas.append({"tool_calls": [{"index": 0, "type": "function", "function": function}]})
+    choices = [{"index": 0, "delta": d, "finish_reason": None} for d in deltas]
+    choices.append({"index": 0, "delta": {}, "finish_reason": "stop"})
+    lines = []
+    for choice in choices:
+        chunk = {"id": "x", "object": "chat.completion.chunk", "model": "m", "choices": [choice]}
+        lines.append(f"data: {json.dumps(chunk)}\n\n")
+    path = tmp_path / "chat.sse"
+    path.write_text("".join(lines) + "data: [DONE]\n\n")
+    (a,) = analyses(path)
+    assert a.dialect == "openai-chat"
+    return a
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_each_captured_dialect_has_prompt_answer_and_ttft(dialect: str) -> None:
+    (a,) = analyses(SAMPLES / f"captured-{dialect}.flow")
+    doc = transcript([a])
+    prompt = "Why do chat apps stream their answers with Server-Sent Events?"
+    assert doc.startswith("# sse-inspect transcript\n")
+    assert f"**user**\n\n> {prompt}" in part(doc, "Request")
+    assert a.answer.first.text and a.answer.first.text in unquote(part(doc, "Answer"))
+    r = stream_record(a)
+    assert f"| TTFT | {ms(r['ttft_ms'])} ms |" in part(doc, "Cadence")
+    assert headings(doc)[-4:] == ["Request", "Answer", "Cadence", "Timeline"]
+
+
+def test_section_heading_verdict_and_timeline() -> None:
+    (a,) = analyses(SAMPLES / "captured-openai-chat.flow")
+    doc = transcript([a])
+    assert f"\n## 1. POST {a.stream.url}\n" in doc
+    assert "**openai-chat** · `gpt-4o-mini` · HTTP 200 ·" in doc and "complete (stop)" in doc
+    timeline = part(doc, "Timeline")
+    assert timeline.startswith("- 0 ms: request sent\n")
+    (stall,) = a.cadence.stalls or []
+    assert f"- {ms(stall.at_ms)} ms: stall: no output for {ms(stall.gap_ms)} ms" in timeline
+    assert timeline.endswith("end, complete (stop)")
+
+
+def test_cut_stream_says_cut_and_names_the_error() -> None:
+    (a,) = analyses(SAMPLES / "client-abort.flow")
+    doc = transcript([a])
+    assert not a.complete and a.stream.error == "Client disconnected."
+    verdict = doc.split("\n\n")[3]
+    assert verdict.endswith("**cut**: Client disconnected.")
+    assert part(doc, "Timeline").endswith("end, **cut**: Client disconnected.")
+    assert "complete (" not in doc
+
+
+def test_untimed_stream_says_so_instead_of_times() -> None:
+    (a,) = analyses(SAMPLES / "plain-mitmproxy.flow")
+    doc = transcript([a])
+    for heading in ("Cadence", "Timeline"):
+        assert "No per-chunk timing" in part(doc, heading)
+    assert "TTFT" not in doc and " ms:" not in doc
+
+
+def test_several_streams_are_numbered_in_order() -> None:
+    doc = transcript(analyses(SAMPLES / "mixed.flow"))
+    assert "2 event streams from `" in doc
+    assert [h.split(" ", 2)[:2] for h in headings(doc) if h[0].isdigit()] == [
+        ["1.", "POST"],
+        ["2.", "POST"],
+    ]
+    assert "> Say hello." in part(doc, "Request", 2)
+
+
+def test_reasoning_is_folded_in_details() -> None:
+    (a,) = analyses(SHARED / "streams" / "anthropic--thinking-refusal.sse")
+    reasoning = a.answer.first.reasoning
+    assert reasoning
+    answer = part(transcript([a]), "Answer")
+    folded = answer.split("<details><summary>Reasoning</summary>\n\n", 1)[1]
+    folded, after = folded.split("\n\n</details>", 1)
+    assert unquote(folded) == reasoning
+    assert unquote(after) == a.answer.first.text  # the answer follows, outside
+
+
+def test_reasoning_that_could_close_details_is_not_folded(tmp_path: Path) -> None:
+    a = chat_sse(tmp_path, ["hi"], reasoning="a </details> b")
+    assert a.answer.first.reasoning == "a </details> b"
+    doc = transcript([a])
+    assert "<details>" not in doc and "**Reasoning**\n\n> a </details> b" in doc
+
+
+def test_tool_call_arguments_are_pretty_printed_json() -> None:
+    (a,) = analyses(SHARED / "streams" / "openai-chat--parallel-tool-calls.sse")
+    answer = part(transcript([a]), "Answer")
+    for n, call in enumerate(a.answer.first.tool_calls.values(), 1):
+        pretty = json.dumps(json.loads(call.arguments), indent=2, ensure_ascii=False)
+        assert f"**Tool call {n}:** `{call.name}`\n\n```json\n{pretty}\n```" in answer
+    fences = [t for t in tokens(answer) if t.type == "fence"]
+    assert [t.info for t in fences] == ["json", "json"]
+
+
+def test_tool_call_arguments_that_are_not_json_are_kept_raw_in_a_longer_fence(
+    tmp_path: Path,
+) -> None:
+    raw = 'not json\n```\n{"still": "the arguments"}\n````'
+    doc = transcript([chat_sse(tmp_path, ["ok"], tool_args=raw)])
+    assert f"`````json\n{raw}\n`````" in doc
+    (fence,) = [t for t in tokens(doc) if t.type == "fence"]
+    assert fence.content == raw + "\n"
+    assert headings(doc)[-2:] == ["Cadence", "Timeline"]
+
+
+def test_fences_in_the_answer_cannot_break_the_document(tmp_path: Path) -> None:
+    # A closed fence, then one the stream left open, as a cut stream does.
+    text = "Run:\n\n```python\nprint('```')\n```\n\nThen:\n\n````sh\nls ```"
+    doc = transcript([chat_sse(tmp_path, [text[:9], text[9:30], text[30:]])])
+    assert unquote(part(doc, "Answer")) == text
+    assert headings(doc)[-4:] == ["Request", "Answer", "Cadence", "Timeline"]
+    fences = [t for t in tokens(doc) if t.type == "fence"]
+    assert [t.content for t in fences] == ["print('```')\n", "ls ```\n"]
+    assert "| TTFT |" not in doc  # a raw .sse: untimed, but the table below still parses
+    assert any(t.type == "table_open" for t in tokens(doc))
+
+
+def test_several_choices_are_each_shown() -> None:
+    (a,) = analyses(SHARED / "streams" / "openai-chat--n3-multiple-choices.sse")
+    answer = part(transcript([a]), "Answer")
+    for c in a.answer.choices.values():
+        assert f"#### Choice {c.index} (stop)\n\n> {c.text}" in answer
+
+
+def test_a_raw_body_has_no_request() -> None:
+    (a,) = analyses(SHARED / "streams" / "anthropic--basic.sse")
+    request = part(transcript([a]), "Request")
+    assert "No request was captured" in request
+    assert request.startswith(f"Model: `{a.reading.model}` (as the stream names it).")
+
+
+# --- user_messages -------------------------------------------------------------------------
+
+
+def body(value: object) -> bytes:
+    return json.dumps(value).encode()
+
+
+def text(t: str) -> dict[str, str]:
+    return {"type": "text", "text": t}
+
+
+def test_openai_chat_messages_with_string_and_list_of_parts() -> None:
+    image = {"type": "image_url", "image_url": {"url": "data:"}}
+    call = {"id": "1", "type": "function", "function": {"name": "look", "arguments": "{}"}}
+    sent = {
+        "model": "gpt-4o",
+        "messages": [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": [text("What is"), text("this?"), image]},
+            {"role": "assistant", "content": None, "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": "1", "content": "a cat"},
+        ],
+    }
+    assert user_messages(body(sent), "openai-chat") == [
+        ("system", "Be brief."),
+        ("user", "What is\n\nthis?\n\n[image_url]"),
+        ("assistant", "[tool call: look]"),
+        ("tool", "a cat"),
+    ]
+
+
+def test_openai_responses_input_string_or_items_and_instructions() -> None:
+    assert user_messages(body({"input": "Hi", "instructions": "Be kind."}), "openai-responses") == [
+        ("system", "Be kind."),
+        ("user", "Hi"),
+    ]
+    items = [
+        {"role": "developer", "content": "Answer in French."},
+        {"role": "user", "content": [{"type": "input_text", "text": "Hello"}]},
+        {"type": "function_call_output", "call_id": "1", "output": "{}"},  # no role: not a message
+        {"role": "assistant", "content": [{"type": "output_text", "text": "Bonjour"}]},
+    ]
+    assert user_messages(body({"input": items}), "openai-responses") == [
+        ("developer", "Answer in French."),
+        ("user", "Hello"),
+        ("assistant", "Bonjour"),
+    ]
+
+
+def test_anthropic_system_string_or_blocks_and_content_blocks() -> None:
+    messages = [
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": [{"type": "text", "text": "Hello"}]},
+        {"role": "user", "content": [{"type": "image", "source": {}}, text("And this?")]},
+    ]
+    expected = [("user", "Hi"), ("assistant", "Hello"), ("user", "[image]\n\nAnd this?")]
+    as_string = {"system": "You are terse.", "messages": messages}
+    assert user_messages(body(as_string), "anthropic") == [("system", "You are terse."), *expected]
+    blocks = [{"type": "text", "text": "You are terse."}, {"type": "text", "text": "Really."}]
+    as_blocks = {"system": blocks, "messages": messages}
+    assert user_messages(body(as_blocks), "anthropic") == [
+        ("system", "You are terse.\n\nReally."),
+        *expected,
+    ]
+
+
+def test_gemini_system_instruction_and_contents() -> None:
+    sent = {
+        "systemInstruction": {"parts": [{"text": "Be brief."}]},
+        "contents": [
+            {"role": "user", "parts": [{"text": "Hi"}, {"text": "there"}]},
+            {"role": "model", "parts": [{"text": "Hello"}]},
+            {"parts": [{"inlineData": {"mimeType": "image/png", "data": ""}}]},
+        ],
+    }
+    assert user_messages(body(sent), "gemini") == [
+        ("system", "Be brief."),
+        ("user", "Hi\n\nthere"),
+        ("model", "Hello"),
+        ("user", "[inlineData]"),
+    ]
+
+
+def test_chatgpt_web_author_roles_and_parts() -> None:
+    sent = {
+        "action": "next",
+        "messages": [
+            {"author": {"role": "user"}, "content": {"content_type": "text", "parts": ["Hi"]}},
+            {"author": {"role": "user"}, "content": {"parts": ["one", "two"]}},
+        ],
+    }
+    assert user_messages(body(sent), "chatgpt-web") == [("user", "Hi"), ("user", "one\n\ntwo")]
+
+
+@pytest.mark.parametrize(
+    ("raw", "dialect"),
+    [
+        (b'{"messages": [', "openai-chat"),  # cut JSON
+        (b"\xff\xfe not json", "anthropic"),
+        (b"[1, 2]", "openai-chat"),  # JSON, but not an object
+        (b"", "gemini"),
+        (b'{"messages": "Hi"}', "openai-chat"),  # another shape
+        (b'{"messages": [{"role": "user", "content": "Hi"}]}', "generic"),  # unknown dialect
+    ],
+)
+def test_unreadable_bodies_give_no_messages(raw: bytes, dialect: str) -> None:
+    assert user_messages(raw, dialect) == []
