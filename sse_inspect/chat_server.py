@@ -10,6 +10,7 @@ behind the proxy received.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import ssl
 import struct
@@ -19,9 +20,10 @@ import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 import tornado.httpserver
+import tornado.iostream
 import tornado.netutil
 import tornado.web
 
@@ -67,32 +69,62 @@ class Sent:
     """The bytes on the wire (compressed when the script is gzip)."""
 
 
+class Router(Protocol):
+    """Which script answers a request; what to list when none does."""
+
+    def find(self, method: str, path: str, body: bytes) -> Script | None: ...
+
+    def listing(self) -> list[dict[str, Any]]: ...
+
+
+@dataclass(frozen=True)
+class PathRoutes:
+    """The simplest router: one script per path, any method."""
+
+    scripts: Mapping[str, Script]
+
+    def find(self, method: str, path: str, body: bytes) -> Script | None:
+        return self.scripts.get(path)
+
+    def listing(self) -> list[dict[str, Any]]:
+        return [{"path": path} for path in self.scripts]
+
+
 @dataclass
 class ChatServer:
     """``with ChatServer(routes) as base_url: ...`` serves until the block ends."""
 
-    routes: Mapping[str, Script]
+    routes: Mapping[str, Script] | Router
     ssl_context: ssl.SSLContext | None = None
     sent: list[Sent] = field(default_factory=list)
     port: int = 0
+    """The port to listen on (0: any free one); the one actually bound once started."""
+    host: str = "127.0.0.1"
     requests: int = 0
 
     def __post_init__(self) -> None:
+        self.router: Router = (
+            PathRoutes(self.routes) if isinstance(self.routes, Mapping) else self.routes
+        )
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
+        self.error: OSError | None = None
 
     @property
     def base_url(self) -> str:
         scheme = "https" if self.ssl_context else "http"
-        return f"{scheme}://127.0.0.1:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{host}:{self.port}"
 
     def start(self) -> str:
         self._thread = threading.Thread(target=asyncio.run, args=(self._serve(),), daemon=True)
         self._thread.start()
         if not self._ready.wait(10):
             raise RuntimeError("chat server did not start")
+        if self.error is not None:
+            raise self.error
         return self.base_url
 
     def stop(self) -> None:
@@ -114,7 +146,13 @@ class ChatServer:
         self._stop = asyncio.Event()
         app = tornado.web.Application([(r"/.*", _Handler, {"server": self})])
         http = tornado.httpserver.HTTPServer(app, ssl_options=self.ssl_context)
-        sockets = tornado.netutil.bind_sockets(0, "127.0.0.1", family=socket.AF_INET)
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        try:
+            sockets = tornado.netutil.bind_sockets(self.port, self.host, family=family)
+        except OSError as e:
+            self.error = e
+            self._ready.set()
+            return
         http.add_sockets(sockets)
         self.port = sockets[0].getsockname()[1]
         self._ready.set()
@@ -136,10 +174,31 @@ class _Handler(tornado.web.RequestHandler):
     async def post(self) -> None:
         await self._play()
 
+    async def put(self) -> None:
+        await self._play()
+
+    async def patch(self) -> None:
+        await self._play()
+
+    async def delete(self) -> None:
+        await self._play()
+
     async def _play(self) -> None:
-        script = self.server.routes.get(self.request.path)
+        # A client that goes away mid-stream leaves nothing to send to: stop quietly.
+        with contextlib.suppress(tornado.iostream.StreamClosedError):
+            await self._play_script()
+
+    async def _play_script(self) -> None:
+        request = self.request
+        script = self.server.router.find(request.method or "GET", request.path, request.body)
         if script is None:
-            self.send_error(404)
+            self.set_status(404)
+            self.finish(
+                {
+                    "error": f"nothing recorded answers {request.method} {request.path}",
+                    "available": self.server.router.listing(),
+                }
+            )
             return
         start = time.monotonic()
         self.server.requests += 1

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +24,7 @@ from .dialects import names as dialect_names
 from .load import CaptureError, read_capture
 from .metrics import DEFAULT_STALL_MS
 from .record import document, frame_records, stream_record
+from .replay import DEFAULT_PACE_MS
 from .report import events_table, footnotes, stream_details, streams_table
 from .stream import Stream, is_event_stream
 
@@ -271,6 +274,85 @@ def capture(
         run_capture(config)
     except exceptions.OptionsError as e:
         raise InputError(str(e)) from None
+
+
+@main.command()
+@click.argument("capture")
+@click.option("-p", "--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Play faster (2 = twice as fast) or slower (0.5) than recorded.",
+)
+@click.option("--no-delay", is_flag=True, help="Send every stream at once, without its timing.")
+@click.option("--loop", is_flag=True, help="Start again from the first recording of a route.")
+@click.option("--keep-encoding", is_flag=True, help="Send bodies content-encoded as recorded.")
+@click.option(
+    "--pace-ms",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_PACE_MS,
+    show_default=True,
+    help="Without recorded timing, send one event every this many ms.",
+)
+@click.option("--filter", "flt", metavar="EXPR", callback=_parse_filter, help="Only these flows.")
+def replay(
+    capture: str,
+    port: int,
+    host: str,
+    speed: float,
+    no_delay: bool,
+    loop: bool,
+    keep_encoding: bool,
+    pace_ms: float,
+    flt: flowfilter.TFilter | None,
+) -> None:
+    """Serve the event streams of CAPTURE again, with their recorded timing.
+
+    Each request is answered by a recorded stream with its method and path (then its
+    request body, then capture order); anything else gets a 404 listing what is there.
+    """
+    from .chat_server import ChatServer
+    from .replay import recordings
+
+    try:
+        streams = list(read_capture(capture, flt))
+    except CaptureError as e:
+        raise InputError(str(e)) from None
+    if not streams:
+        click.echo("no event streams found", err=True)
+        sys.exit(1)
+    routes = recordings(
+        streams,
+        loop=loop,
+        speed=speed,
+        no_delay=no_delay,
+        keep_encoding=keep_encoding,
+        pace_ms=pace_ms,
+    )
+    server = ChatServer(routes, port=port, host=host)
+    try:
+        base = server.start()
+    except OSError as e:
+        raise InputError(f"cannot listen on {host}:{port}: {e.strerror}") from None
+    click.echo(f"Replaying {len(streams)} stream(s) from {capture} at {base}")
+    for r in routes.recordings:
+        click.echo(f"  {r.method} {base}{r.path}  ({len(r.script.writes)} writes)")
+    paced = sum(not r.timed for r in routes.recordings)
+    if paced and not no_delay:
+        click.echo(f"  {paced} without recorded timing: sent event by event, {pace_ms:g} ms apart")
+    click.echo("Ctrl-C stops.")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
 
 
 @main.command()

@@ -53,3 +53,17 @@ def decoded_body(stream: Stream) -> bytes:
         return ContentDecoder(stream.response_header("content-encoding")).decode(stream.body)
     except ContentCodingError:
         return stream.body
+
+
+def event_ends(body: bytes) -> list[int]:
+    """The offset just past each dispatched event's blank line, in order.
+
+    Used to cut a body into one piece per event when no chunk times were recorded (replay)
+    or when the times belong to events (a HAR's ``_eventSourceMessages``).
+    """
+    decoder = SSEDecoder()
+    ends, pos = [], 0
+    for line in body.splitlines(keepends=True):  # CR, LF and CRLF only, as SSE
+        pos += len(line)
+        ends += [pos] * len(decoder.feed(line, 0.0))
+    return ends

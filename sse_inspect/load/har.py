@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 
 from mitmproxy import connection, flowfilter, http
 
-from ..sse import SSEDecoder
+from ..frames import event_ends
 from ..stream import Stream
 from .errors import CaptureError
 from .flows import METADATA_KEY, stream_from_flow
@@ -104,20 +104,14 @@ def _chunks_at_events(body: bytes, messages: Any) -> list[list[float | int]] | N
         if not isinstance(t, int | float) or isinstance(t, bool):
             return None
         times.append(float(t))
-    decoder = SSEDecoder()
-    chunks: list[list[float | int]] = []
-    done = cut = pos = 0
-    for line in body.splitlines(keepends=True):
-        pos += len(line)
-        dispatched = len(decoder.feed(line, 0.0))
-        if dispatched:
-            done += dispatched
-            if done > len(times):
-                return None
-            chunks.append([times[done - 1], pos - cut])
-            cut = pos
-    if done != len(times):
+    ends = event_ends(body)
+    if len(ends) != len(times):
         return None
+    chunks: list[list[float | int]] = []
+    cut = 0
+    for end, t in zip(ends, times, strict=True):
+        chunks.append([t, end - cut])
+        cut = end
     if cut < len(body):
         chunks.append([times[-1], len(body) - cut])
     return chunks

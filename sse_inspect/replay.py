@@ -1,0 +1,154 @@
+"""Serve captured event streams again, with their recorded timing, for tests and demos.
+
+A capture becomes a set of routes: each recorded stream answers requests with its method
+and path, sending its status, its headers and its body chunk by chunk at the recorded
+offsets from the request (scaled by ``speed``). The server is the demo's chat server
+(tornado, on 127.0.0.1 by default), playing these recordings instead of a script.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .chat_server import Script
+from .coding import ContentCodingError, ContentDecoder
+from .frames import decoded_body, event_ends
+from .stream import Stream
+
+# Hop-by-hop headers (RFC 9110 7.6.1) and those that describe the body as it was framed or
+# coded then, not as it is sent now.
+_DROP = {
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "content-length",
+}
+DEFAULT_PACE_MS = 50.0
+
+
+@dataclass
+class Recording:
+    """One recorded exchange, ready to be played."""
+
+    method: str
+    path: str
+    request_body: bytes
+    script: Script
+    timed: bool
+    """False when the capture had no chunk times (the events are paced evenly instead)."""
+
+
+@dataclass
+class Recordings:
+    """The router of a replay: method and path, then request body, then capture order."""
+
+    recordings: list[Recording]
+    loop: bool = False
+    _served: dict[tuple[str, str, bytes | None], int] = field(default_factory=dict)
+
+    def find(self, method: str, path: str, body: bytes) -> Script | None:
+        same = [r for r in self.recordings if r.method == method and r.path == path]
+        if not same:
+            return None
+        exact = [r for r in same if r.request_body == body]
+        candidates, key = (exact, body) if exact else (same, None)
+        n = self._served.get((method, path, key), 0)
+        self._served[(method, path, key)] = n + 1
+        if self.loop:
+            return candidates[n % len(candidates)].script
+        return candidates[min(n, len(candidates) - 1)].script
+
+    def listing(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "method": r.method,
+                "path": r.path,
+                "status": r.script.status,
+                "writes": len(r.script.writes),
+                "timing": "recorded" if r.timed else "paced",
+            }
+            for r in self.recordings
+        ]
+
+
+def recording(
+    stream: Stream,
+    speed: float = 1.0,
+    no_delay: bool = False,
+    keep_encoding: bool = False,
+    pace_ms: float = DEFAULT_PACE_MS,
+) -> Recording:
+    """The stream as a script: its chunks at their recorded offsets, divided by ``speed``.
+
+    Unless ``keep_encoding``, the body is sent decoded (chunk by chunk, so the timing holds)
+    and without its Content-Encoding: clients then need no decompression to read it.
+    Without recorded chunk times, each event is its own write, ``pace_ms`` apart.
+    """
+    coding = stream.response_header("content-encoding")
+    decode = not keep_encoding and coding is not None
+    headers = tuple(
+        (k, v)
+        for k, v in stream.response_headers
+        if k.lower() not in _DROP and not (decode and k.lower() == "content-encoding")
+    )
+    start = stream.request_start
+    timed = stream.timing == "per-chunk" and start is not None
+    writes: list[tuple[float, bytes]]
+    if timed:
+        assert start is not None
+        writes = [(max(0.0, t - start), data) for t, data in stream.timed_chunks()]
+    else:
+        pieces = _event_pieces(decoded_body(stream) if decode else stream.body)
+        writes = [(i * pace_ms / 1e3, data) for i, data in enumerate(pieces)]
+        decode = False  # already decoded whole
+    if decode:
+        writes = _decoded_writes(writes, coding)
+    if no_delay:
+        writes = [(0.0, data) for _, data in writes]
+    elif speed != 1.0:
+        writes = [(t / speed, data) for t, data in writes]
+    url_path = (stream.url or "/").split("://", 1)[-1]
+    path = "/" + url_path.split("/", 1)[1] if "/" in url_path else "/"
+    return Recording(
+        method=stream.method or "GET",
+        path=path.split("?", 1)[0],
+        request_body=stream.request_body,
+        script=Script(tuple(writes), status=stream.status or 200, headers=headers),
+        timed=timed,
+    )
+
+
+def recordings(streams: Iterable[Stream], loop: bool = False, **options: Any) -> Recordings:
+    return Recordings([recording(s, **options) for s in streams], loop=loop)
+
+
+def _decoded_writes(
+    writes: list[tuple[float, bytes]], coding: str | None
+) -> list[tuple[float, bytes]]:
+    decoder = ContentDecoder(coding)
+    out = []
+    for t, data in writes:
+        try:
+            plain = decoder.decode(data)
+        except ContentCodingError:
+            break  # a corrupt tail: send what decoded
+        if plain:
+            out.append((t, plain))
+    return out
+
+
+def _event_pieces(body: bytes) -> list[bytes]:
+    """The body cut after each event's blank line (and the rest, if any, last)."""
+    cuts = event_ends(body)
+    pieces = [body[a:b] for a, b in zip([0, *cuts], cuts, strict=False)]
+    if not cuts or cuts[-1] < len(body):
+        pieces.append(body[cuts[-1] if cuts else 0 :])
+    return pieces
