@@ -44,7 +44,7 @@ def _add_sse(entry: dict[str, Any], a: Analysis) -> None:
     entry["response"]["content"] = {
         "size": len(body),
         "compression": max(0, len(body) - len(s.body)),
-        "mimeType": s.response_header("content-type") or "text/event-stream",
+        "mimeType": "text/event-stream",  # Contract 5 (the full value is in the headers)
         "text": body.decode("utf-8", "replace"),
     }
     timed = c.timing == "per-chunk"

@@ -74,7 +74,7 @@ def test_har_is_valid_and_keeps_every_event_with_its_time(capture: Path) -> None
     entries = doc["log"]["entries"]
     assert len(entries) == len(streams)
     for entry, a in zip(entries, streams, strict=True):
-        assert entry["response"]["content"]["mimeType"].startswith("text/event-stream")
+        assert entry["response"]["content"]["mimeType"] == "text/event-stream"
         messages = entry["_eventSourceMessages"]
         assert [(m["eventName"], m["eventId"], m["data"]) for m in messages] == [
             (e.event, e.id, e.data) for e in a.frames.events
