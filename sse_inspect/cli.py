@@ -55,16 +55,19 @@ def _parse_filter(
         raise click.BadParameter(str(e)) from None
 
 
-@main.command()
-@click.argument("captures", nargs=-1, required=True, metavar="CAPTURE...")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document (see README).")
-@click.option(
+filter_option = click.option(
     "--filter",
     "flt",
     metavar="EXPR",
     callback=_parse_filter,
     help="Only flows matching this mitmproxy filter expression, e.g. '~u /conversation'.",
 )
+
+
+@main.command()
+@click.argument("captures", nargs=-1, required=True, metavar="CAPTURE...")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document (see README).")
+@filter_option
 @click.option("--events", "show_events", is_flag=True, help="List every event of each stream.")
 @click.option(
     "--stall-ms",
@@ -145,13 +148,7 @@ FORMATS = {".har": "har", ".jsonl": "jsonl", ".ndjson": "jsonl", ".md": "md", ".
     type=click.Choice(["har", "jsonl", "md"]),
     help="Default: from the output's extension (.har, .jsonl, .md).",
 )
-@click.option(
-    "--filter",
-    "flt",
-    metavar="EXPR",
-    callback=_parse_filter,
-    help="Only flows matching this mitmproxy filter expression.",
-)
+@filter_option
 @click.option("--no-redact", is_flag=True, help="Keep keys, tokens and cookies (warns).")
 @click.option("--all-flows", is_flag=True, help="HAR: the other exchanges too, not only streams.")
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
@@ -297,7 +294,7 @@ def capture(
     show_default=True,
     help="Without recorded timing, send one event every this many ms.",
 )
-@click.option("--filter", "flt", metavar="EXPR", callback=_parse_filter, help="Only these flows.")
+@filter_option
 def replay(
     capture: str,
     port: int,

@@ -20,12 +20,12 @@ metadata of a block, not output.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import urlsplit
 
 from ..delta import REASONING, TEXT, TOOL, Delta, Reading
 from ..sse import Event
+from ._values import as_int, as_str, json_object
 
 NAME = "anthropic"
 
@@ -62,7 +62,7 @@ def url_matches(url: str) -> bool:
 
 def shape_matches(events: list[Event]) -> bool:
     """Some event is a JSON object whose ``type`` is one of the Messages stream's own."""
-    return any(_type(_load(e.data), e.event) in _TYPES for e in events)
+    return any(_type(json_object(e.data), e.event) in _TYPES for e in events)
 
 
 def read(events: list[Event]) -> Reading:
@@ -81,7 +81,7 @@ class _Reader:
         self.skipped: dict[str, int] = {}  # what was not understood -> how often
 
     def event(self, i: int, e: Event) -> None:
-        obj = _load(e.data)
+        obj = json_object(e.data)
         if obj is None:
             self.skip("data that is not a JSON object")
             return
@@ -110,45 +110,45 @@ class _Reader:
         self.skipped[what] = self.skipped.get(what, 0) + 1
 
     def block_start(self, i: int, e: Event, obj: dict[str, Any]) -> None:
-        index = _int(obj.get("index"))
+        index = as_int(obj.get("index"))
         block = obj.get("content_block")
         if index is None or not isinstance(block, dict):
             self.skip("a content_block_start without index or block")
             return
         self.started.add(index)
-        btype = _str(block.get("type"))
+        btype = as_str(block.get("type"))
         deltas = self.r.deltas
         # A block may open with content already in it; the API sends it empty, so this is rare.
-        if btype == "text" and _str(block.get("text")):
+        if btype == "text" and as_str(block.get("text")):
             deltas.append(Delta(e.t, i, TEXT, block["text"]))
-        elif btype == "thinking" and _str(block.get("thinking")):
+        elif btype == "thinking" and as_str(block.get("thinking")):
             deltas.append(Delta(e.t, i, REASONING, block["thinking"], part=index))
         elif btype in _TOOL_BLOCKS:
-            name = _str(block.get("name"))
+            name = as_str(block.get("name"))
             deltas.append(Delta(e.t, i, TOOL, "", part=index, name=name))
         elif btype == "redacted_thinking":
             self.r.notes.append(f"Block {index} is redacted thinking (encrypted, not shown).")
 
     def block_delta(self, i: int, e: Event, obj: dict[str, Any]) -> None:
-        index = _int(obj.get("index"))
+        index = as_int(obj.get("index"))
         delta = obj.get("delta")
         if index is None or not isinstance(delta, dict):
             self.skip("a content_block_delta without index or delta")
             return
-        dtype = _str(delta.get("type"))
+        dtype = as_str(delta.get("type"))
         if dtype == "text_delta":
-            text = _str(delta.get("text"))
+            text = as_str(delta.get("text"))
             if text:
                 self.r.deltas.append(Delta(e.t, i, TEXT, text))
         elif dtype == "thinking_delta":
-            text = _str(delta.get("thinking"))
+            text = as_str(delta.get("thinking"))
             if text:
                 self.r.deltas.append(Delta(e.t, i, REASONING, text, part=index))
         elif dtype == "input_json_delta":
             if index not in self.started:  # its start was lost: a tool call, name unknown
                 self.started.add(index)
                 self.r.notes.append(f"Tool arguments for block {index}, which never started.")
-            text = _str(delta.get("partial_json"))
+            text = as_str(delta.get("partial_json"))
             if text:
                 self.r.deltas.append(Delta(e.t, i, TOOL, text, part=index))
         elif dtype not in _NOT_CONTENT:
@@ -159,57 +159,40 @@ def _message_start(r: Reading, obj: dict[str, Any]) -> None:
     message = obj.get("message")
     if not isinstance(message, dict):
         return
-    r.model = _str(message.get("model")) or r.model
-    if _str(message.get("id")):
+    r.model = as_str(message.get("model")) or r.model
+    if as_str(message.get("id")):
         r.extra["message_id"] = message["id"]
     usage = message.get("usage")
     if isinstance(usage, dict):
         # Its output_tokens is only the count so far; message_delta gives the real one.
-        r.input_tokens = _int(usage.get("input_tokens"), r.input_tokens)
+        r.input_tokens = as_int(usage.get("input_tokens"), r.input_tokens)
 
 
 def _message_delta(r: Reading, obj: dict[str, Any]) -> None:
     delta = obj.get("delta")
     if isinstance(delta, dict):
-        if _str(delta.get("stop_reason")):
+        if as_str(delta.get("stop_reason")):
             r.finish_reasons[0] = delta["stop_reason"]
-        if _str(delta.get("stop_sequence")):
+        if as_str(delta.get("stop_sequence")):
             r.extra["stop_sequence"] = delta["stop_sequence"]
     usage = obj.get("usage")
     if isinstance(usage, dict):
-        r.output_tokens = _int(usage.get("output_tokens"), r.output_tokens)
-        r.input_tokens = _int(usage.get("input_tokens"), r.input_tokens)
+        r.output_tokens = as_int(usage.get("output_tokens"), r.output_tokens)
+        r.input_tokens = as_int(usage.get("input_tokens"), r.input_tokens)
 
 
 def _error(r: Reading, obj: dict[str, Any]) -> None:
     err = obj.get("error")
     err = err if isinstance(err, dict) else {}
-    etype = _str(err.get("type"))
-    r.error = _str(err.get("message")) or etype or "error event without a message"
+    etype = as_str(err.get("type"))
+    r.error = as_str(err.get("message")) or etype or "error event without a message"
     if etype:
         r.extra["error_type"] = etype
     r.notes.append(f"The stream reported an error: {etype or 'error'}: {r.error}")
-
-
-def _load(data: str) -> dict[str, Any] | None:
-    """The event's data as a JSON object, or ``None`` (not JSON, or not an object)."""
-    try:
-        obj = json.loads(data)
-    except ValueError:
-        return None
-    return obj if isinstance(obj, dict) else None
 
 
 def _type(obj: dict[str, Any] | None, event: str) -> str:
     """The data's ``type``; the SSE event name when the data has none."""
     if obj is None:
         return ""
-    return _str(obj.get("type")) or event
-
-
-def _str(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _int(value: Any, default: int | None = None) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else default
+    return as_str(obj.get("type")) or event

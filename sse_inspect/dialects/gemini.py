@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 from ..delta import REASONING, TEXT, TOOL, Delta, Reading
 from ..sse import Event
+from ._values import as_int, as_str, json_object
 
 NAME = "gemini"
 
@@ -46,7 +47,7 @@ def shape_matches(events: list[Event]) -> bool:
     """Some event is a JSON object with ``candidates``, ``promptFeedback`` or ``usageMetadata``."""
     for e in events:
         if any(key in e.data for key in _KEYS):  # cheap test before parsing
-            obj = _load(e.data)
+            obj = json_object(e.data)
             if obj is not None and any(isinstance(obj.get(key), dict | list) for key in _KEYS):
                 return True
     return False
@@ -57,11 +58,11 @@ def read(events: list[Event]) -> Reading:
     calls: dict[int, int] = {}  # choice -> function calls so far
     odd: dict[str, int] = {}  # what was skipped -> how often
     for i, e in enumerate(events):
-        obj = _load(e.data)
+        obj = json_object(e.data)
         if obj is None:
             _count(odd, "events whose data is not a JSON object")
             continue
-        r.model = _str(obj.get("modelVersion")) or r.model
+        r.model = as_str(obj.get("modelVersion")) or r.model
         if isinstance(obj.get("error"), dict):
             _error(r, obj["error"])
         if isinstance(obj.get("promptFeedback"), dict):
@@ -87,7 +88,7 @@ def _candidate(
     e: Event,
     i: int,
 ) -> None:
-    index = _int(cand.get("index"))
+    index = as_int(cand.get("index"))
     choice = position if index is None else index
     content = cand.get("content")
     parts = content.get("parts") if isinstance(content, dict) else None
@@ -105,68 +106,51 @@ def _candidate(
             calls[choice] = n + 1
             args = call.get("args", {})
             arguments = json.dumps(args, separators=(",", ":"), ensure_ascii=False)
-            name = _str(call.get("name"))
+            name = as_str(call.get("name"))
             r.deltas.append(Delta(e.t, i, TOOL, arguments, choice=choice, part=n, name=name))
         else:
             kinds = sorted(k for k in part if k not in ("thought", "thoughtSignature"))
             if kinds:  # executableCode, inlineData, ...: output, but not text
                 _count(odd, f"parts with {'/'.join(kinds)}")
-    reason = _str(cand.get("finishReason"))
+    reason = as_str(cand.get("finishReason"))
     if reason:
         r.finish_reasons[choice] = reason
         r.ended = True
-        message = _str(cand.get("finishMessage"))
+        message = as_str(cand.get("finishMessage"))
         if message:
             r.notes.append(f"Candidate {choice} finished ({reason}): {message}")
 
 
 def _prompt_feedback(r: Reading, feedback: dict[str, Any]) -> None:
-    reason = _str(feedback.get("blockReason"))
+    reason = as_str(feedback.get("blockReason"))
     if reason:
         r.extra["prompt_block_reason"] = reason
         # The whole answer: Gemini sends nothing after a blocked prompt.
         r.ended = True
-        message = _str(feedback.get("blockReasonMessage"))
+        message = as_str(feedback.get("blockReasonMessage"))
         r.notes.append(f"The prompt was blocked ({reason})" + (f": {message}" if message else "."))
 
 
 def _usage(r: Reading, usage: dict[str, Any]) -> None:
-    output = _int(usage.get("candidatesTokenCount"))
+    output = as_int(usage.get("candidatesTokenCount"))
     r.output_tokens = r.output_tokens if output is None else output
-    prompt = _int(usage.get("promptTokenCount"))
+    prompt = as_int(usage.get("promptTokenCount"))
     r.input_tokens = r.input_tokens if prompt is None else prompt
-    thoughts = _int(usage.get("thoughtsTokenCount"))
+    thoughts = as_int(usage.get("thoughtsTokenCount"))
     if thoughts is not None:
         r.extra["thoughts_tokens"] = thoughts
 
 
 def _error(r: Reading, error: dict[str, Any]) -> None:
-    status = _str(error.get("status"))
-    code = _int(error.get("code"))
-    r.error = _str(error.get("message")) or status or "error without a message"
+    status = as_str(error.get("status"))
+    code = as_int(error.get("code"))
+    r.error = as_str(error.get("message")) or status or "error without a message"
     if status:
         r.extra["error_status"] = status
     if code is not None:
         r.extra["error_code"] = code
     label = " ".join(x for x in (str(code) if code is not None else "", status) if x)
     r.notes.append(f"The stream reported an error{' ' + label if label else ''}: {r.error}")
-
-
-def _load(data: str) -> dict[str, Any] | None:
-    """The event's data as a JSON object, or ``None`` (not JSON, or not an object)."""
-    try:
-        obj = json.loads(data)
-    except ValueError:
-        return None
-    return obj if isinstance(obj, dict) else None
-
-
-def _str(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _count(odd: dict[str, int], what: str) -> None:

@@ -27,6 +27,7 @@ from typing import Any
 
 from ..delta import REASONING, REFUSAL, TEXT, TOOL, Delta, Reading
 from ..sse import Event
+from ._values import as_int
 
 NAME = "openai-responses"
 
@@ -191,7 +192,7 @@ class _Reader:
         if not isinstance(item, dict):
             return
         item_id = item.get("id")
-        output_index = _int(obj.get("output_index"))
+        output_index = as_int(obj.get("output_index"))
         if isinstance(item_id, str) and item_id:
             if output_index is not None:
                 self.ids[output_index] = item_id
@@ -253,12 +254,12 @@ class _Reader:
     def _key(self, family: str, obj: dict[str, Any]) -> _Key:
         item_id = obj.get("item_id")
         if not isinstance(item_id, str) or not item_id:
-            output_index = _int(obj.get("output_index"))
+            output_index = as_int(obj.get("output_index"))
             if output_index is None:
                 item_id = "?"
             else:
                 item_id = self.ids.get(output_index, f"#{output_index}")
-        sub = _int(obj.get(_SUB_INDEX.get(family, "")))
+        sub = as_int(obj.get(_SUB_INDEX.get(family, "")))
         return family, item_id, sub or 0
 
     def _name(self, item: str) -> str | None:
@@ -281,10 +282,10 @@ class _Reader:
             r.finish_reasons[0] = status
         usage = response.get("usage")
         if isinstance(usage, dict):
-            r.output_tokens = _int(usage.get("output_tokens"))
-            r.input_tokens = _int(usage.get("input_tokens"))
+            r.output_tokens = as_int(usage.get("output_tokens"))
+            r.input_tokens = as_int(usage.get("input_tokens"))
             details = usage.get("output_tokens_details")
-            if isinstance(details, dict) and _int(details.get("reasoning_tokens")) is not None:
+            if isinstance(details, dict) and as_int(details.get("reasoning_tokens")) is not None:
                 r.extra["reasoning_tokens"] = details["reasoning_tokens"]
         incomplete = response.get("incomplete_details")
         if isinstance(incomplete, dict) and isinstance(incomplete.get("reason"), str):
@@ -325,7 +326,7 @@ class _Reader:
             self._note(f"another error: {message}")
 
     def _sequence(self, value: object) -> None:
-        seq = _int(value)
+        seq = as_int(value)
         if seq is None:
             return
         last, self.last_seq = self.last_seq, seq
@@ -350,7 +351,3 @@ def _diverge(a: str, b: str) -> int:
     """Where two strings first differ."""
     pairs = enumerate(zip(a, b, strict=False))
     return next((i for i, (x, y) in pairs if x != y), min(len(a), len(b)))
-
-
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
