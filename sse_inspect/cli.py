@@ -123,7 +123,7 @@ def analyze(
         click.echo(json.dumps(document(records), indent=2, ensure_ascii=False))
     elif records:
         title = captures[0] if len(captures) == 1 else None
-        out.print(streams_table(records, title))
+        out.print(streams_table(records, title, out.width))
         out.print(footnotes(records))
         if details or len(records) == 1:
             out.print()

@@ -20,38 +20,53 @@ from .sse import Comment, Event
 
 DATA_WIDTH = 120
 URL_WIDTH = 60
+COMPACT_BELOW = 120
 
 
-def streams_table(records: list[dict[str, Any]], title: str | None = None) -> Table:
-    """One row per event stream: what was exchanged and how it arrived."""
+def streams_table(
+    records: list[dict[str, Any]], title: str | None = None, width: int | None = None
+) -> Table:
+    """One row per event stream: what was exchanged and how it arrived.
+
+    Below ``COMPACT_BELOW`` columns it keeps the essentials (no status, TTFB or gaps) and
+    puts the URL last, where it can fold onto more lines instead of squeezing every figure.
+    """
+    compact = width is not None and width < COMPACT_BELOW
     table = _table(title)
     table.add_column("#", justify="right", style="dim", no_wrap=True)
     table.add_column("Method", no_wrap=True)
-    # The one column that gives way when space is short (cut with …, never wrapped:
-    # a URL has no spaces to wrap at).
-    table.add_column("URL", overflow="ellipsis", min_width=16, max_width=URL_WIDTH)
-    table.add_column("Status", justify="right", no_wrap=True)
+    if not compact:
+        # The one column that gives way when space is short (cut with …).
+        table.add_column("URL", overflow="ellipsis", min_width=16, max_width=URL_WIDTH)
+        table.add_column("Status", justify="right", no_wrap=True)
     table.add_column("Dialect", no_wrap=True)
     table.add_column("Events", justify="right", no_wrap=True)
     table.add_column("Done", no_wrap=True)
-    for name in ("TTFB", "TTFT", "Total", "Gap p50/p90/p99/max", "Stalls"):
+    figures = ("TTFT", "Total") if compact else ("TTFB", "TTFT", "Total", "Gap p50/p90/p99/max")
+    for name in (*figures, "Stalls"):
         table.add_column(name, justify="right", no_wrap=True)
+    if compact:
+        table.add_column("URL", overflow="fold")
     for i, r in enumerate(records, 1):
         gaps = r["gap_ms"]
-        table.add_row(
-            str(i),
-            r["method"] or "—",
-            r["url"] or r["source"],
-            "—" if r["status"] is None else str(r["status"]),
-            r["dialect"],
-            str(r["events"]),
-            _complete(r),
-            *(ms(r[k]) for k in ("ttfb_ms", "ttft_ms", "duration_ms")),
-            "—"
-            if gaps is None
-            else "/".join(ms(gaps[k], "") for k in ("p50", "p90", "p99", "max")),
-            "—" if r["stalls"] is None else str(r["stalls"]),
-        )
+        url = r["url"] or r["source"]
+        cells: list[str | Text] = [str(i), r["method"] or "—"]
+        if not compact:
+            cells += [url, "—" if r["status"] is None else str(r["status"])]
+        cells += [r["dialect"], str(r["events"]), _complete(r)]
+        if compact:
+            cells += [ms(r["ttft_ms"]), ms(r["duration_ms"])]
+        else:
+            cells += [ms(r[k]) for k in ("ttfb_ms", "ttft_ms", "duration_ms")]
+            cells.append(
+                "—"
+                if gaps is None
+                else "/".join(ms(gaps[k], "") for k in ("p50", "p90", "p99", "max"))
+            )
+        cells.append("—" if r["stalls"] is None else str(r["stalls"]))
+        if compact:
+            cells.append(url)
+        table.add_row(*cells)
     return table
 
 

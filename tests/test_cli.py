@@ -183,3 +183,15 @@ def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> Non
     piped = CliRunner().invoke(main, ["analyze", "--json", str(SAMPLES / "mixed.flow")])
     assert piped.exit_code == 0 and piped.stderr == ""
     assert json.loads(shown.stdout) == json.loads(piped.stdout)
+
+
+def test_narrow_terminals_get_a_compact_table_that_fits() -> None:
+    result = CliRunner().invoke(
+        main, ["analyze", str(SAMPLES / "mixed.flow")], env={"COLUMNS": "80"}
+    )
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    table = "\n".join(lines)
+    assert "TTFT" in table and "/v1/messages" in table and "openai-chat" in table
+    assert "TTFB" not in lines[1]  # the header row of the compact table
