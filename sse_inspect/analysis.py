@@ -44,7 +44,8 @@ def analyze(
         # often looks like that). Show what was sent, as a lenient parser would, and say so.
         assert frames.unterminated is not None
         events = [frames.unterminated]
-    name = dialect or dialects.detect(stream.url, events)
+    headers = (k for k, _ in stream.request_headers)
+    name = dialect or dialects.detect(stream.url, events, headers)
     reading = dialects.read(name, events)
     if lenient:
         reading.ended = False  # its end marker, if any, was never dispatched

@@ -34,3 +34,19 @@ def test_stream_rebuilds_to_its_manifest(entry: dict[str, Any]) -> None:
     for key in EXTRA_KEYS:
         if key in expected:
             assert record[key] == expected[key], key
+
+
+def test_a_gateway_url_is_recognised_by_the_sdks_request_headers() -> None:
+    from sse_inspect import dialects
+    from sse_inspect.sse import Event
+
+    events = [Event("message", '{"whatever": 1}', "", 0.0)]
+    gateway = "https://llm-gateway.example.com/api/stream"
+    assert dialects.detect(gateway, events) == "generic"
+    assert dialects.detect(gateway, events, ["Anthropic-Version"]) == "anthropic"
+    assert dialects.detect(gateway, events, ["x-goog-api-client"]) == "gemini"
+    assert dialects.detect(
+        "https://api.openai.com/v1/responses", events, ["anthropic-version"]
+    ) == (
+        "openai-responses"  # the URL rule comes first
+    )

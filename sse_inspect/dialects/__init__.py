@@ -2,12 +2,14 @@
 
 Each module has ``NAME``, ``url_matches(url)``, ``shape_matches(events)`` and
 ``read(events)``. Dialects know no HTTP beyond the URL they may be recognised by.
-Detection tries every dialect's URL rule first, then the shape of the first events, and
-falls back to ``generic``.
+Detection tries every dialect's URL rule first, then request headers that only one
+provider's clients send (for gateways with URLs of their own), then the shape of the first
+events, and falls back to ``generic``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from types import ModuleType
 
 from ..delta import Reading
@@ -15,6 +17,13 @@ from ..sse import Event
 from . import generic
 
 DIALECTS: dict[str, ModuleType] = {}
+
+# Request headers that name the API a client is speaking, whatever the URL.
+HEADER_HINTS = {
+    "anthropic-version": "anthropic",  # every Anthropic SDK request
+    "x-goog-api-key": "gemini",
+    "x-goog-api-client": "gemini",  # Google's GenAI SDKs
+}
 
 
 def _register() -> None:
@@ -24,14 +33,18 @@ def _register() -> None:
         DIALECTS[module.NAME] = module
 
 
-def detect(url: str | None, events: list[Event]) -> str:
-    """The dialect a stream speaks: by URL, else by the shape of its first events."""
+def detect(url: str | None, events: list[Event], header_names: Iterable[str] = ()) -> str:
+    """The dialect a stream speaks: by URL, by request header, else by its first events."""
     if not DIALECTS:
         _register()
     if url:
         for name, module in DIALECTS.items():
             if name != generic.NAME and module.url_matches(url):
                 return name
+    for header in header_names:
+        hinted = HEADER_HINTS.get(header.lower())
+        if hinted:
+            return hinted
     head = events[:20]
     for name, module in DIALECTS.items():
         if name != generic.NAME and module.shape_matches(head):
