@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import statistics
 import subprocess
 import sys
 import time
@@ -45,7 +46,9 @@ def test_chunk_times_match_the_clients_arrival_times(server: ChatServer, proxy: 
     chunks = flow.metadata["sse_inspect"]["chunks"]
     assert [n for _, n in chunks] == [len(d) for _, d in got.reads]  # one write, one chunk
     lags = [(client - t) * 1e3 for (t, _), (client, _) in zip(chunks, got.reads, strict=True)]
-    assert max(lags) < 10 and min(lags) > -1, lags  # the proxy saw it a few ms before
+    # The proxy saw each chunk a few ms before the client did (the max allows for a
+    # scheduling hiccup on a busy machine; the median is the claim).
+    assert statistics.median(lags) < 5 and max(lags) < 30 and min(lags) > -1, lags
 
 
 def test_a_client_abort_is_saved_incomplete(server: ChatServer, proxy: Proxy) -> None:
@@ -86,7 +89,7 @@ def test_http2_over_tls_streams_and_records_the_same_way(proxy: Proxy, tmp_path:
     assert meta["complete"] is True and sum(n for _, n in meta["chunks"]) == len(script.body)
     assert len(meta["chunks"]) >= 5  # one call per DATA frame
     lags = [(c - t) * 1e3 for (t, _), (c, _) in zip(meta["chunks"], got.reads, strict=False)]
-    assert max(lags) < 10
+    assert statistics.median(lags) < 5 and max(lags) < 30, lags
 
 
 def test_analyze_reports_the_captured_streams(server: ChatServer, proxy: Proxy) -> None:
