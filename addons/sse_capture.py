@@ -3,7 +3,7 @@
     mitmdump -s addons/sse_capture.py -w capture.flow
     sse-inspect analyze capture.flow
 
-Event streams are forwarded chunk by chunk, unchanged and at once; see sse_inspect/addon.py
+Event streams are forwarded chunk by chunk, unchanged and at once; see sse_inspect/capture/addon.py
 for what is recorded and the options (--set sse_inspect_filter=..., sse_inspect_max_bytes=...,
 sse_inspect_save_all=true).
 """
@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 try:
-    from sse_inspect.addon import SSECapture
+    from sse_inspect.capture.addon import SSECapture
 except ImportError:  # run from a checkout without installing: use the package beside us
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from sse_inspect.addon import SSECapture
+    from sse_inspect.capture.addon import SSECapture
 
 addons = [SSECapture()]

@@ -8,7 +8,7 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -18,15 +18,17 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from . import __version__
-from .analysis import Analysis
-from .analysis import analyze as analyze_stream
+from .analyze.analysis import Analysis
+from .analyze.analysis import analyze as analyze_stream
+from .analyze.cadence import DEFAULT_STALL_MS
 from .dialects import names as dialect_names
-from .load import CaptureError, read_capture
-from .metrics import DEFAULT_STALL_MS
-from .record import document, frame_records, stream_record
-from .replay import DEFAULT_PACE_MS
-from .report import events_table, footnotes, stream_details, streams_table
-from .stream import Stream, is_event_stream
+from .load import CaptureError, Stream, read_capture
+from .present.json import document, frame_records, stream_record
+from .present.terminal import StreamsTable, events_table, footnotes, stream_details
+from .replay.recordings import DEFAULT_PACE_MS
+from .sse import is_event_stream
+
+__all__ = ["main"]
 
 PROGRESS_MIN_BYTES = 2 * 1024 * 1024
 PIPE_WIDTH = 160
@@ -104,31 +106,26 @@ def analyze(
     records: list[dict[str, Any]] = []
     kept: list[Analysis] = []  # for the details; only the first unless --details
     errors: list[str] = []
-    for path in captures:
-        try:
-            with _progress(path) as on_progress:
-                for stream in read_capture(path, flt, on_progress):
-                    a = analyze_stream(stream, stall_ms, dialect)
-                    record = stream_record(a)
-                    if show_events and as_json:
-                        record["frames"] = frame_records(a)
-                    records.append(record)
-                    if details or not kept:
-                        kept.append(a)
-                    if show_events and not as_json:
-                        out.print(events_table(a, len(records)))
-        except CaptureError as e:
-            errors.append(str(e))
+    for stream in _streams(captures, flt, errors, progress=True):
+        a = analyze_stream(stream, stall_ms, dialect)
+        record = stream_record(a)
+        if show_events and as_json:
+            record["frames"] = frame_records(a)
+        records.append(record)
+        if details or not kept:
+            kept.append(a)
+        if show_events and not as_json:
+            out.print(events_table(a, len(records)))
     if as_json:
         click.echo(json.dumps(document(records), indent=2, ensure_ascii=False))
     elif records:
         title = captures[0] if len(captures) == 1 else None
-        out.print(streams_table(records, title, out.width))
+        out.print(StreamsTable(records, title))
         out.print(footnotes(records))
         if details or len(records) == 1:
             out.print()
-            for number, (a, record) in enumerate(zip(kept, records, strict=False), 1):
-                out.print(stream_details(a, record, number, full))
+            for number, a in enumerate(kept, 1):
+                out.print(stream_details(a, number, full))
     if errors:
         raise InputError("; ".join(errors))
     if not records:
@@ -166,8 +163,8 @@ def export(
     Secrets (Authorization, cookies, API keys, keys in URLs) are replaced by REDACTED unless
     --no-redact is given.
     """
-    from .export.redact import redact_stream
-    from .export.write import write_atomically
+    from .present.redact import redact_stream
+    from .present.write import write_atomically
 
     fmt = fmt or FORMATS.get(Path(output).suffix.lower())
     if fmt is None:
@@ -178,16 +175,12 @@ def export(
         click.echo("warning: --no-redact: the export keeps keys, tokens and cookies", err=True)
     items: list[Analysis | Stream] = []
     errors: list[str] = []
-    for path in captures:
-        try:
-            for stream in read_capture(path, flt, all_flows=all_flows and fmt == "har"):
-                stream = stream if no_redact else redact_stream(stream)
-                if is_event_stream(stream.response_header("content-type")):
-                    items.append(analyze_stream(stream))
-                else:
-                    items.append(stream)
-        except CaptureError as e:
-            errors.append(str(e))
+    for stream in _streams(captures, flt, errors, all_flows=all_flows and fmt == "har"):
+        stream = stream if no_redact else redact_stream(stream)
+        if is_event_stream(stream.response_header("content-type")):
+            items.append(analyze_stream(stream))
+        else:
+            items.append(stream)
     analyses = [i for i in items if isinstance(i, Analysis)]
     text = _render(fmt, items, analyses)
     if analyses or not errors:
@@ -204,14 +197,14 @@ def export(
 
 def _render(fmt: str, items: list[Analysis | Stream], analyses: list[Analysis]) -> str:
     if fmt == "har":
-        from .export.har import har_document
+        from .present.har import har_document
 
         return json.dumps(har_document(items), indent=2, ensure_ascii=False) + "\n"
     if fmt == "jsonl":
-        from .export.jsonl import jsonl_lines
+        from .present.jsonl import jsonl_lines
 
         return "".join(line + "\n" for line in jsonl_lines(analyses))
-    from .export.markdown import transcript
+    from .present.markdown import transcript
 
     return transcript(analyses)
 
@@ -254,7 +247,7 @@ def capture(
     """
     from mitmproxy import exceptions
 
-    from .proxy import CaptureConfig, run_capture
+    from .capture.proxy import CaptureConfig, run_capture
 
     config = CaptureConfig(
         listen_host=listen_host,
@@ -311,29 +304,29 @@ def replay(
     Each request is answered by a recorded stream with its method and path (then its
     request body, then capture order); anything else gets a 404 listing what is there.
     """
-    from .chat_server import ChatServer
-    from .replay import recordings
+    from .replay.recordings import start_replay
 
-    try:
-        streams = list(read_capture(capture, flt))
-    except CaptureError as e:
-        raise InputError(str(e)) from None
+    errors: list[str] = []
+    streams = list(_streams((capture,), flt, errors))
+    if errors:
+        raise InputError("; ".join(errors))
     if not streams:
         click.echo("no event streams found", err=True)
         sys.exit(1)
-    routes = recordings(
-        streams,
-        loop=loop,
-        speed=speed,
-        no_delay=no_delay,
-        keep_encoding=keep_encoding,
-        pace_ms=pace_ms,
-    )
-    server = ChatServer(routes, port=port, host=host)
     try:
-        base = server.start()
+        running = start_replay(
+            streams,
+            host=host,
+            port=port,
+            loop=loop,
+            speed=speed,
+            no_delay=no_delay,
+            keep_encoding=keep_encoding,
+            pace_ms=pace_ms,
+        )
     except OSError as e:
         raise InputError(f"cannot listen on {host}:{port}: {e.strerror}") from None
+    base, routes = running.base_url, running.routes
     click.echo(f"Replaying {len(streams)} stream(s) from {capture} at {base}")
     for r in routes.recordings:
         click.echo(f"  {r.method} {base}{r.path}  ({len(r.script.writes)} writes)")
@@ -349,7 +342,7 @@ def replay(
     except KeyboardInterrupt:
         pass
     finally:
-        server.stop()
+        running.stop()
 
 
 @main.command()
@@ -357,12 +350,30 @@ def replay(
 def demo(ctx: click.Context) -> None:
     """The whole loop on this machine: a local chat server, the capture proxy in front of
     it, a streamed chat request through it, and the analysis of what was captured."""
-    from .demo import run_demo
+    from .demo.loop import run_demo
 
     def report(path: Path) -> None:
         ctx.invoke(analyze, captures=(str(path),), as_json=False, flt=None, show_events=False)
 
     run_demo(report)
+
+
+def _streams(
+    captures: tuple[str, ...],
+    flt: flowfilter.TFilter | None,
+    errors: list[str],
+    *,
+    all_flows: bool = False,
+    progress: bool = False,
+) -> Iterator[Stream]:
+    """Every stream of every capture, in order; a capture that cannot be read (further)
+    adds its one-line reason to ``errors`` and the next one is read all the same."""
+    for path in captures:
+        try:
+            with _progress(path) if progress else nullcontext() as on_progress:
+                yield from read_capture(path, flt, on_progress, all_flows)
+        except CaptureError as e:
+            errors.append(str(e))
 
 
 def _console() -> Console:

@@ -17,6 +17,8 @@ from itertools import repeat
 from operator import itemgetter
 from typing import NamedTuple
 
+__all__ = ["Comment", "Event", "SSEDecoder", "is_event_stream"]
+
 _BOM = b"\xef\xbb\xbf"
 _new = tuple.__new__
 _value = itemgetter(slice(6, None))  # the value of a "data: " line
@@ -264,3 +266,15 @@ def _field(line: str) -> tuple[str, str]:
     """Split a non-comment line into field name and value (one leading space dropped)."""
     name, _, value = line.partition(":")
     return name, value[1:] if value[:1] == " " else value
+
+
+def is_event_stream(content_type: str | None) -> bool:
+    """True for ``text/event-stream`` in any case and with any parameters.
+
+    Only the MIME type essence counts, as for ``EventSource``: ``text/event-stream;
+    charset=windows-1252`` is an event stream (always decoded as UTF-8), a list such as
+    ``application/json, text/event-stream`` is not.
+    """
+    if not content_type:
+        return False
+    return content_type.split(";", 1)[0].strip().lower() == "text/event-stream"

@@ -1,65 +1,63 @@
-"""One module per wire dialect: SSE events in, a :class:`~sse_inspect.delta.Reading` out.
+"""One module per wire dialect: SSE events in, a :class:`~.base.Reading` out.
 
-Each module has ``NAME``, ``url_matches(url)``, ``shape_matches(events)`` and
-``read(events)``. Dialects know no HTTP beyond the URL they may be recognised by.
-Detection tries every dialect's URL rule first, then request headers that only one
-provider's clients send (for gateways with URLs of their own), then the shape of the first
-events, and falls back to ``generic``.
+Each module is a :class:`~.base.Dialect`: ``NAME``, ``REQUEST_HEADERS``,
+``url_matches(url)``, ``shape_matches(events)``, ``read(events)`` and
+``prompt(request_body)``. Dialects know no HTTP beyond what detection looks at.
+Detection tries every dialect's URL rule first (in registry order, so the more specific
+rule wins), then request headers that only one provider's clients send (for gateways with
+URLs of their own), then the shape of the first events, and falls back to ``generic``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from types import ModuleType
+from collections.abc import Iterable, Sequence
 
-from ..delta import Reading
 from ..sse import Event
-from . import generic
+from . import anthropic, chatgpt_web, gemini, generic, openai_chat, openai_responses
+from .base import Dialect, Message, Reading
 
-DIALECTS: dict[str, ModuleType] = {}
+__all__ = ["DIALECTS", "Dialect", "detect", "names", "prompt", "read"]
 
-# Request headers that name the API a client is speaking, whatever the URL.
-HEADER_HINTS = {
-    "anthropic-version": "anthropic",  # every Anthropic SDK request
-    "x-goog-api-key": "gemini",
-    "x-goog-api-client": "gemini",  # Google's GenAI SDKs
-}
+_ORDER: tuple[Dialect, ...] = (
+    openai_responses,
+    openai_chat,
+    anthropic,
+    gemini,
+    chatgpt_web,
+    generic,
+)
+DIALECTS: dict[str, Dialect] = {d.NAME: d for d in _ORDER}
+"""Every dialect by name, in detection order (``generic`` last)."""
+
+_SHAPE_EVENTS = 20
 
 
-def _register() -> None:
-    from . import anthropic, chatgpt_web, gemini, openai_chat, openai_responses
-
-    for module in (openai_responses, openai_chat, anthropic, gemini, chatgpt_web, generic):
-        DIALECTS[module.NAME] = module
-
-
-def detect(url: str | None, events: list[Event], header_names: Iterable[str] = ()) -> str:
+def detect(url: str | None, events: Sequence[Event], header_names: Iterable[str] = ()) -> str:
     """The dialect a stream speaks: by URL, by request header, else by its first events."""
-    if not DIALECTS:
-        _register()
+    specific = [d for d in _ORDER if d is not generic]
     if url:
-        for name, module in DIALECTS.items():
-            if name != generic.NAME and module.url_matches(url):
-                return name
+        for d in specific:
+            if d.url_matches(url):
+                return d.NAME
     for header in header_names:
-        hinted = HEADER_HINTS.get(header.lower())
-        if hinted:
-            return hinted
-    head = events[:20]
-    for name, module in DIALECTS.items():
-        if name != generic.NAME and module.shape_matches(head):
-            return name
+        lower = header.lower()
+        for d in specific:
+            if lower in d.REQUEST_HEADERS:
+                return d.NAME
+    head = events[:_SHAPE_EVENTS]
+    for d in specific:
+        if d.shape_matches(head):
+            return d.NAME
     return generic.NAME
 
 
-def read(dialect: str, events: list[Event]) -> Reading:
-    if not DIALECTS:
-        _register()
-    reading: Reading = DIALECTS[dialect].read(events)
-    return reading
+def read(dialect: str, events: Iterable[Event]) -> Reading:
+    return DIALECTS[dialect].read(events)
+
+
+def prompt(dialect: str, request_body: bytes) -> list[Message]:
+    return DIALECTS[dialect].prompt(request_body)
 
 
 def names() -> list[str]:
-    if not DIALECTS:
-        _register()
     return list(DIALECTS)

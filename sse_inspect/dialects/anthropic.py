@@ -10,7 +10,7 @@ The format is documented at https://docs.anthropic.com/en/docs/build-with-claude
 is a JSON object whose ``type`` repeats the event name. The same events come through the
 Bedrock and Vertex AI proxies of Claude.
 
-What becomes a :class:`~sse_inspect.delta.Delta`: ``text_delta`` (text), ``thinking_delta``
+What becomes a :class:`~sse_inspect.dialects.base.Delta`: ``text_delta`` (text), ``thinking_delta``
 (reasoning, ``part`` = block index) and ``input_json_delta`` (tool-call arguments as
 streamed, ``part`` = block index). A tool call's name arrives in its ``content_block_start``,
 so that event makes the call's first delta: the name with empty arguments, which also keeps
@@ -20,14 +20,19 @@ metadata of a block, not output.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..delta import REASONING, TEXT, TOOL, Delta, Reading
 from ..sse import Event
-from ._values import as_int, as_str, json_object
+from ._json import as_int, as_str, dicts, json_object
+from ._prompt import content_text, role
+from .base import REASONING, TEXT, TOOL, Delta, Draft, Message, Reading, read_all
+
+__all__ = ["NAME", "REQUEST_HEADERS", "prompt", "read", "shape_matches", "url_matches"]
 
 NAME = "anthropic"
+REQUEST_HEADERS = frozenset({"anthropic-version"})  # every Anthropic SDK request
 
 # The event types only this dialect uses; ``ping`` and ``error`` alone prove nothing.
 _TYPES = frozenset(
@@ -60,23 +65,32 @@ def url_matches(url: str) -> bool:
     )
 
 
-def shape_matches(events: list[Event]) -> bool:
+def shape_matches(events: Sequence[Event]) -> bool:
     """Some event is a JSON object whose ``type`` is one of the Messages stream's own."""
     return any(_type(json_object(e.data), e.event) in _TYPES for e in events)
 
 
-def read(events: list[Event]) -> Reading:
-    reader = _Reader()
-    for i, e in enumerate(events):
-        reader.event(i, e)
-    return reader.done()
+def read(events: Iterable[Event]) -> Reading:
+    return read_all(_Reader(), events)
+
+
+def prompt(request_body: bytes) -> list[Message]:
+    """``system`` (a string or blocks), then ``messages[].content`` (a string or blocks)."""
+    body = json_object(request_body)
+    if body is None:
+        return []
+    messages = [("system", content_text(body.get("system")))]
+    messages += [
+        (role(m.get("role")), content_text(m.get("content"))) for m in dicts(body.get("messages"))
+    ]
+    return [(who, text) for who, text in messages if text]
 
 
 class _Reader:
     """The state of one stream: the reading so far and which blocks have started."""
 
     def __init__(self) -> None:
-        self.r = Reading()
+        self.r = Draft()
         self.started: set[int] = set()
         self.skipped: dict[str, int] = {}  # what was not understood -> how often
 
@@ -101,10 +115,10 @@ class _Reader:
         elif kind not in ("ping", "content_block_stop"):
             self.skip(f"event type {kind!r}")
 
-    def done(self) -> Reading:
+    def finish(self) -> Reading:
         for what, n in self.skipped.items():
             self.r.notes.append(f"Skipped {n} event{'s' if n > 1 else ''} with {what}.")
-        return self.r
+        return self.r.freeze()
 
     def skip(self, what: str) -> None:
         self.skipped[what] = self.skipped.get(what, 0) + 1
@@ -155,7 +169,7 @@ class _Reader:
             self.skip(f"delta type {dtype!r}")
 
 
-def _message_start(r: Reading, obj: dict[str, Any]) -> None:
+def _message_start(r: Draft, obj: dict[str, Any]) -> None:
     message = obj.get("message")
     if not isinstance(message, dict):
         return
@@ -168,7 +182,7 @@ def _message_start(r: Reading, obj: dict[str, Any]) -> None:
         r.input_tokens = as_int(usage.get("input_tokens"), r.input_tokens)
 
 
-def _message_delta(r: Reading, obj: dict[str, Any]) -> None:
+def _message_delta(r: Draft, obj: dict[str, Any]) -> None:
     delta = obj.get("delta")
     if isinstance(delta, dict):
         if as_str(delta.get("stop_reason")):
@@ -181,7 +195,7 @@ def _message_delta(r: Reading, obj: dict[str, Any]) -> None:
         r.input_tokens = as_int(usage.get("input_tokens"), r.input_tokens)
 
 
-def _error(r: Reading, obj: dict[str, Any]) -> None:
+def _error(r: Draft, obj: dict[str, Any]) -> None:
     err = obj.get("error")
     err = err if isinstance(err, dict) else {}
     etype = as_str(err.get("type"))

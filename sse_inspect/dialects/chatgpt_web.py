@@ -46,13 +46,20 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..delta import REASONING, TEXT, Delta, Reading
 from ..sse import Event
+from ._json import INVALID, as_dict, dicts, json_object, parse
+from ._jsonpatch import OPS, Document, GrowingStr, get, join, string, touches
+from ._prompt import content_text, role
+from .base import REASONING, TEXT, Delta, Draft, Message, Reading, read_all
+
+__all__ = ["NAME", "REQUEST_HEADERS", "prompt", "read", "shape_matches", "url_matches"]
 
 NAME = "chatgpt-web"
+REQUEST_HEADERS: frozenset[str] = frozenset()
 
 _URL_PATH = re.compile(r"/backend-(?:api|anon)/(?:f/)?conversation(?:/.*)?")
 _TEXT_PATH = "/message/content/parts/0"
@@ -60,7 +67,7 @@ _THOUGHTS_PATH = "/message/content/thoughts"
 _THOUGHT_CONTENT = re.compile(r"/message/content/thoughts/(\d+)/content")
 _AUTHOR_PATHS = ("/message/author/role", "/message/recipient")
 _METADATA_PATH = "/message/metadata"
-_OPS = frozenset({"add", "replace", "append", "truncate", "remove", "patch"})
+_OPS = OPS | {"patch"}
 
 
 def url_matches(url: str) -> bool:
@@ -71,11 +78,11 @@ def url_matches(url: str) -> bool:
     return _URL_PATH.fullmatch(path) is not None
 
 
-def shape_matches(events: list[Event]) -> bool:
+def shape_matches(events: Sequence[Event]) -> bool:
     for e in events[:20]:
         if e.event == "delta_encoding":
             return True
-        obj = _json(e.data)
+        obj = parse(e.data)
         if not isinstance(obj, dict):
             continue
         if _is_document(obj) or _is_document(obj.get("v")):
@@ -85,40 +92,35 @@ def shape_matches(events: list[Event]) -> bool:
     return False
 
 
-def read(events: list[Event]) -> Reading:
-    reader = _Reader()
-    for i, e in enumerate(events):
-        reader.event(i, e)
-    return reader.finish()
+def read(events: Iterable[Event]) -> Reading:
+    return read_all(_Reader(), events)
 
 
-class _Str:
-    """A string leaf that grows by appends: its pieces, joined only when read."""
-
-    __slots__ = ("_pieces",)
-
-    def __init__(self, first: str = "") -> None:
-        self._pieces = [first] if first else []
-
-    def add(self, piece: str) -> None:
-        self._pieces.append(piece)
-
-    def value(self) -> str:
-        if len(self._pieces) != 1:
-            self._pieces = ["".join(self._pieces)]
-        return self._pieces[0]
+def prompt(request_body: bytes) -> list[Message]:
+    """``messages[].author.role`` and ``content.parts`` (the web app's request)."""
+    body = json_object(request_body)
+    if body is None:
+        return []
+    messages = [
+        (
+            role(as_dict(m.get("author")).get("role")),
+            content_text(as_dict(m.get("content")).get("parts")),
+        )
+        for m in dicts(body.get("messages"))
+    ]
+    return [(who, text) for who, text in messages if text]
 
 
 class _Reader:
     """The state of one read: the current document and what was already delivered."""
 
     def __init__(self) -> None:
-        self.reading = Reading()
-        self.doc: Any = None
+        self.reading = Draft()
+        self.doc = Document()
         self.msg_key: object = _NO_MESSAGE
         self.counts = False  # the current message is the assistant's, to all
-        self.shown = _Str()  # the current message's text as delivered by deltas
-        self.shown_thoughts: dict[int, _Str] = {}  # thought index -> content delivered
+        self.shown = GrowingStr()  # the current message's text as delivered by deltas
+        self.shown_thoughts: dict[int, GrowingStr] = {}  # thought index -> content delivered
         self.thought_parts: dict[int, int] = {}  # thought index -> reasoning part
         self.next_part = 0
         self.text_sent = False  # some text delta was made (a later message replaces it)
@@ -146,13 +148,13 @@ class _Reader:
             return
         if not data.strip():
             return
-        obj = _json(data)
+        obj = parse(data)
         if e.event == "delta_encoding":
             self.reading.extra["encoding"] = obj if isinstance(obj, str) else data
             if obj != "v1":
                 self.reading.notes.append(f"Unknown delta encoding {data!r}; read as v1.")
             return
-        if obj is _BAD:
+        if obj is INVALID:
             self.non_json += 1
             return
         if not isinstance(obj, dict):
@@ -169,7 +171,7 @@ class _Reader:
             self._typed(obj)
 
     def _error_event(self, data: str) -> None:
-        obj = _json(data)
+        obj = parse(data)
         if isinstance(obj, dict):
             self.reading.error = _error_text(obj.get("error") or obj)
         elif isinstance(obj, str):
@@ -214,14 +216,14 @@ class _Reader:
             # The hot path: a piece of text or of a thought, delivered as it is.
             thought = None if path == _TEXT_PATH else _THOUGHT_CONTENT.fullmatch(path)
             if path == _TEXT_PATH or thought:
-                if not _apply(self, path, op, value):
+                if not self.doc.apply(path, op, value):
                     self._bad(path, op)
                 elif thought:
                     self._append_thought(int(thought.group(1)), value)
                 else:
                     self._append_text(value)
                 return
-        if not _apply(self, path, op, value):
+        if not self.doc.apply(path, op, value):
             self._bad(path, op)
             return
         self._refresh(path)
@@ -241,14 +243,14 @@ class _Reader:
                 self._bad(path, "patch item without a path or op")
                 continue
             inner_p, inner_o = p, o
-            self._op(_join(path, p), o, item["v"])
+            self._op(join(path, p), o, item["v"])
 
     def _refresh(self, path: str) -> None:
         """After an op that may have changed more than one string: look again."""
         if path in ("", "/message"):
             self._message_changed()
             return
-        if any(_touches(path, target) for target in _AUTHOR_PATHS):
+        if any(touches(path, target) for target in _AUTHOR_PATHS):
             was = self.counts
             self.counts = self._counting()
             if self.counts and not was:
@@ -256,26 +258,26 @@ class _Reader:
             return
         if not self.counts:
             return
-        if _touches(path, _TEXT_PATH):
+        if touches(path, _TEXT_PATH):
             self._diff_text()
-        if _touches(path, _THOUGHTS_PATH):
+        if touches(path, _THOUGHTS_PATH):
             self._diff_thoughts()
-        if _touches(path, _METADATA_PATH):
+        if touches(path, _METADATA_PATH):
             self._metadata()
 
     def _message_changed(self) -> None:
         message = self._message()
         # Messages are told apart by id; ones without an id count as one message.
-        key: object = _NO_MESSAGE if message is None else _s(message.get("id"))
+        key: object = _NO_MESSAGE if message is None else string(message.get("id"))
         if key != self.msg_key:
             self.msg_key = key
-            self.shown = _Str()
+            self.shown = GrowingStr()
             self.shown_thoughts = {}
             self.thought_parts = {}
             self.pending_replace = self.text_sent
             if message is not None and not self._counting():
-                label = _s(_get(message, "author", "role")) or "unknown"
-                recipient = _s(message.get("recipient"))
+                label = string(get(message, "author", "role")) or "unknown"
+                recipient = string(message.get("recipient"))
                 if label == "assistant" and recipient is not None:
                     label += f" (to {recipient})"
                 self.skipped[label] = self.skipped.get(label, 0) + 1
@@ -300,11 +302,11 @@ class _Reader:
             self._text(piece, replace=False)
 
     def _diff_text(self) -> None:
-        new = _s(_get(self._message(), "content", "parts", 0)) or ""
+        new = string(get(self._message(), "content", "parts", 0)) or ""
         old = self.shown.value()
         if new == old:
             return
-        self.shown = _Str(new)
+        self.shown = GrowingStr(new)
         if not new:
             self.pending_replace = True
             self.reading.notes.append("The answer's text was cleared by a rewrite.")
@@ -328,21 +330,21 @@ class _Reader:
     def _append_thought(self, index: int, piece: str) -> None:
         if not piece:
             return
-        shown = self.shown_thoughts.setdefault(index, _Str())
+        shown = self.shown_thoughts.setdefault(index, GrowingStr())
         shown.add(piece)
         self._reasoning(index, piece, replace=False)
 
     def _diff_thoughts(self) -> None:
-        thoughts = _get(self._message(), "content", "thoughts")
+        thoughts = get(self._message(), "content", "thoughts")
         if not isinstance(thoughts, list):
             return
         for index, thought in enumerate(thoughts):
-            new = _s(_get(thought, "content")) or ""
+            new = string(get(thought, "content")) or ""
             shown = self.shown_thoughts.get(index)
             old = shown.value() if shown is not None else ""
             if new == old:
                 continue
-            self.shown_thoughts[index] = _Str(new)
+            self.shown_thoughts[index] = GrowingStr(new)
             if not new:
                 continue  # a cleared thought: nothing to deliver until it has text again
             if new.startswith(old):
@@ -360,18 +362,18 @@ class _Reader:
         )
 
     def _metadata(self) -> None:
-        metadata = _get(self._message(), "metadata")
-        model = _s(_get(metadata, "resolved_model_slug")) or _s(_get(metadata, "model_slug"))
+        metadata = get(self._message(), "metadata")
+        model = string(get(metadata, "resolved_model_slug")) or string(get(metadata, "model_slug"))
         if model:
             self.reading.model = model
-        finish = _s(_get(metadata, "finish_details", "type"))
+        finish = string(get(metadata, "finish_details", "type"))
         if finish is not None:
             self.reading.finish_reasons[0] = finish
 
     # --- the document -------------------------------------------------------------------
 
     def _message(self) -> dict[str, Any] | None:
-        message = _get(self.doc, "message")
+        message = get(self.doc.value, "message")
         return message if isinstance(message, dict) else None
 
     def _counting(self) -> bool:
@@ -379,8 +381,8 @@ class _Reader:
         if message is None:
             return False
         recipient = message.get("recipient")
-        return _s(_get(message, "author", "role")) == "assistant" and (
-            recipient is None or _s(recipient) == "all"
+        return string(get(message, "author", "role")) == "assistant" and (
+            recipient is None or string(recipient) == "all"
         )
 
     def _bad(self, path: str, what: str) -> None:
@@ -400,18 +402,10 @@ class _Reader:
             notes.append(f"{self.non_json} event(s) with data that is not JSON were skipped.")
         for what, n in self.bad_ops.items():
             notes.append(f"Skipped {n} op(s) that could not be applied: {what}.")
-        return self.reading
+        return self.reading.freeze()
 
 
 _NO_MESSAGE = object()
-_BAD = object()
-
-
-def _json(data: str) -> Any:
-    try:
-        return json.loads(data)
-    except ValueError:
-        return _BAD
 
 
 def _is_document(value: Any) -> bool:
@@ -431,164 +425,3 @@ def _error_text(error: Any) -> str:
             if isinstance(error.get(key), str) and error[key]:
                 return str(error[key])
     return json.dumps(error, ensure_ascii=False)
-
-
-def _s(value: Any) -> str | None:
-    """A string leaf as ``str`` (a grown one joined), anything else as ``None``."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, _Str):
-        return value.value()
-    return None
-
-
-def _get(value: Any, *keys: str | int) -> Any:
-    for key in keys:
-        if isinstance(key, str) and isinstance(value, dict):
-            value = value.get(key)
-        elif isinstance(key, int) and isinstance(value, list) and -len(value) <= key < len(value):
-            value = value[key]
-        else:
-            return None
-    return value
-
-
-def _join(base: str, child: str) -> str:
-    if not child:
-        return base
-    return base + child if child.startswith("/") else f"{base}/{child}"
-
-
-def _touches(path: str, target: str) -> bool:
-    """Whether an op at ``path`` can change the value at ``target`` (one contains the other)."""
-    return (
-        path == target
-        or target.startswith(path + "/")
-        or path == ""
-        or path.startswith(target + "/")
-    )
-
-
-def _tokens(path: str) -> list[str]:
-    return [t.replace("~1", "/").replace("~0", "~") for t in path.split("/")[1:]]
-
-
-def _apply(reader: _Reader, path: str, op: str, value: Any) -> bool:
-    """Apply one op to ``reader.doc``; ``False`` when it cannot be (nothing changed then)."""
-    if path == "":
-        return _apply_root(reader, op, value)
-    if not path.startswith("/"):
-        return False
-    *parents, last = _tokens(path)
-    container = reader.doc
-    for token in parents:
-        container = _child(container, token)
-        if container is None:
-            return False
-    if isinstance(container, dict):
-        return _apply_key(container, last, op, value)
-    if isinstance(container, list):
-        return _apply_index(container, last, op, value)
-    return False
-
-
-def _apply_root(reader: _Reader, op: str, value: Any) -> bool:
-    if op in ("add", "replace"):
-        reader.doc = value
-    elif op == "remove":
-        reader.doc = None
-    elif op == "append" and isinstance(reader.doc, dict) and isinstance(value, dict):
-        reader.doc.update(value)
-    else:
-        return False
-    return True
-
-
-def _child(container: Any, token: str) -> Any:
-    if isinstance(container, dict):
-        return container.get(token)
-    if isinstance(container, list) and token.isdigit() and int(token) < len(container):
-        return container[int(token)]
-    return None
-
-
-def _apply_key(container: dict[str, Any], key: str, op: str, value: Any) -> bool:
-    if op in ("add", "replace"):
-        container[key] = value
-    elif op == "remove":
-        return container.pop(key, _BAD) is not _BAD
-    elif op == "append":
-        if key not in container or container[key] is None:
-            container[key] = value
-            return True
-        grown = _appended(container[key], value)
-        if grown is None:
-            return False
-        container[key] = grown
-    elif op == "truncate":
-        cut = _truncated(container.get(key), value)
-        if cut is None:
-            return False
-        container[key] = cut
-    else:
-        return False
-    return True
-
-
-def _apply_index(container: list[Any], token: str, op: str, value: Any) -> bool:
-    if token == "-" and op in ("add", "append"):
-        container.append(value)
-        return True
-    if not token.isdigit():
-        return False
-    i = int(token)
-    if op == "add" and i <= len(container):
-        container.insert(i, value)
-        return True
-    if i >= len(container):
-        return False
-    if op == "replace":
-        container[i] = value
-    elif op == "remove":
-        del container[i]
-    elif op == "append":
-        grown = _appended(container[i], value)
-        if grown is None:
-            return False
-        container[i] = grown
-    elif op == "truncate":
-        cut = _truncated(container[i], value)
-        if cut is None:
-            return False
-        container[i] = cut
-    else:
-        return False
-    return True
-
-
-def _appended(target: Any, value: Any) -> Any:
-    """``target`` with ``value`` appended (strings grow in place), or ``None`` if it can't."""
-    if isinstance(value, str) and isinstance(target, str | _Str):
-        grown = _Str(target) if isinstance(target, str) else target
-        grown.add(value)
-        return grown
-    if isinstance(target, list):
-        if isinstance(value, list):
-            target.extend(value)
-        else:
-            target.append(value)
-        return target
-    if isinstance(target, dict) and isinstance(value, dict):
-        target.update(value)
-        return target
-    return None
-
-
-def _truncated(target: Any, length: Any) -> Any:
-    if not isinstance(length, int) or isinstance(length, bool) or length < 0:
-        return None
-    if isinstance(target, _Str):
-        return target.value()[:length]
-    if isinstance(target, str | list):
-        return target[:length]
-    return None

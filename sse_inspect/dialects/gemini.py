@@ -20,14 +20,19 @@ an ``error`` object (``code``, ``message``, ``status``).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..delta import REASONING, TEXT, TOOL, Delta, Reading
 from ..sse import Event
-from ._values import as_int, as_str, json_object
+from ._json import as_dict, as_int, as_str, dicts, json_object
+from ._prompt import content_text
+from .base import REASONING, TEXT, TOOL, Delta, Draft, Message, Reading, read_all
+
+__all__ = ["NAME", "REQUEST_HEADERS", "prompt", "read", "shape_matches", "url_matches"]
 
 NAME = "gemini"
+REQUEST_HEADERS = frozenset({"x-goog-api-key", "x-goog-api-client"})  # Google's GenAI SDKs
 
 _KEYS = ("candidates", "promptFeedback", "usageMetadata")  # a chunk has at least one
 
@@ -43,7 +48,7 @@ def url_matches(url: str) -> bool:
     )
 
 
-def shape_matches(events: list[Event]) -> bool:
+def shape_matches(events: Sequence[Event]) -> bool:
     """Some event is a JSON object with ``candidates``, ``promptFeedback`` or ``usageMetadata``."""
     for e in events:
         if any(key in e.data for key in _KEYS):  # cheap test before parsing
@@ -53,15 +58,36 @@ def shape_matches(events: list[Event]) -> bool:
     return False
 
 
-def read(events: list[Event]) -> Reading:
-    r = Reading()
-    calls: dict[int, int] = {}  # choice -> function calls so far
-    odd: dict[str, int] = {}  # what was skipped -> how often
-    for i, e in enumerate(events):
+def read(events: Iterable[Event]) -> Reading:
+    return read_all(_Reader(), events)
+
+
+def prompt(request_body: bytes) -> list[Message]:
+    """``systemInstruction``, then ``contents[].role`` with ``parts[].text``."""
+    body = json_object(request_body)
+    if body is None:
+        return []
+    system = body.get("systemInstruction", body.get("system_instruction"))
+    messages = [("system", content_text(as_dict(system).get("parts")))]
+    for c in dicts(body.get("contents")):
+        messages.append((as_str(c.get("role")) or "user", content_text(c.get("parts"))))
+    return [(who, text) for who, text in messages if text]
+
+
+class _Reader:
+    """The state of one pass: the reading, function calls per choice, what was skipped."""
+
+    def __init__(self) -> None:
+        self.r = Draft()
+        self.calls: dict[int, int] = {}  # choice -> function calls so far
+        self.odd: dict[str, int] = {}  # what was skipped -> how often
+
+    def event(self, index: int, e: Event) -> None:
+        r = self.r
         obj = json_object(e.data)
         if obj is None:
-            _count(odd, "events whose data is not a JSON object")
-            continue
+            _count(self.odd, "events whose data is not a JSON object")
+            return
         r.model = as_str(obj.get("modelVersion")) or r.model
         if isinstance(obj.get("error"), dict):
             _error(r, obj["error"])
@@ -73,14 +99,16 @@ def read(events: list[Event]) -> Reading:
         if isinstance(candidates, list):
             for position, cand in enumerate(candidates):
                 if isinstance(cand, dict):
-                    _candidate(r, calls, odd, cand, position, e, i)
-    for what, n in odd.items():
-        r.notes.append(f"Skipped {what}: {n}.")
-    return r
+                    _candidate(r, self.calls, self.odd, cand, position, e, index)
+
+    def finish(self) -> Reading:
+        for what, n in self.odd.items():
+            self.r.notes.append(f"Skipped {what}: {n}.")
+        return self.r.freeze()
 
 
 def _candidate(
-    r: Reading,
+    r: Draft,
     calls: dict[int, int],
     odd: dict[str, int],
     cand: dict[str, Any],
@@ -121,7 +149,7 @@ def _candidate(
             r.notes.append(f"Candidate {choice} finished ({reason}): {message}")
 
 
-def _prompt_feedback(r: Reading, feedback: dict[str, Any]) -> None:
+def _prompt_feedback(r: Draft, feedback: dict[str, Any]) -> None:
     reason = as_str(feedback.get("blockReason"))
     if reason:
         r.extra["prompt_block_reason"] = reason
@@ -131,7 +159,7 @@ def _prompt_feedback(r: Reading, feedback: dict[str, Any]) -> None:
         r.notes.append(f"The prompt was blocked ({reason})" + (f": {message}" if message else "."))
 
 
-def _usage(r: Reading, usage: dict[str, Any]) -> None:
+def _usage(r: Draft, usage: dict[str, Any]) -> None:
     output = as_int(usage.get("candidatesTokenCount"))
     r.output_tokens = r.output_tokens if output is None else output
     prompt = as_int(usage.get("promptTokenCount"))
@@ -141,7 +169,7 @@ def _usage(r: Reading, usage: dict[str, Any]) -> None:
         r.extra["thoughts_tokens"] = thoughts
 
 
-def _error(r: Reading, error: dict[str, Any]) -> None:
+def _error(r: Draft, error: dict[str, Any]) -> None:
     status = as_str(error.get("status"))
     code = as_int(error.get("code"))
     r.error = as_str(error.get("message")) or status or "error without a message"

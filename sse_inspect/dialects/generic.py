@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
-from ..delta import DATA, Delta, Reading
+from collections.abc import Iterable, Sequence
+
 from ..sse import Event
+from .base import DATA, Delta, Message, Reading
+
+__all__ = ["NAME", "REQUEST_HEADERS", "prompt", "read", "shape_matches", "url_matches"]
 
 NAME = "generic"
+REQUEST_HEADERS: frozenset[str] = frozenset()
 
 
 def url_matches(url: str) -> bool:
     return False
 
 
-def shape_matches(events: list[Event]) -> bool:
+def shape_matches(events: Sequence[Event]) -> bool:
     return False
 
 
-def read(events: list[Event]) -> Reading:
-    return Reading(deltas=[Delta(e.t, i, DATA, e.data) for i, e in enumerate(events) if e.data])
+def read(events: Iterable[Event]) -> Reading:
+    return Reading(
+        deltas=tuple(Delta(e.t, i, DATA, e.data) for i, e in enumerate(events) if e.data)
+    )
+
+
+def prompt(request_body: bytes) -> list[Message]:
+    return []  # an unknown API: no known conversation shape

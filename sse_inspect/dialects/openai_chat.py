@@ -18,12 +18,18 @@ llama.cpp's ``timings``. A chunk with ``error`` is an error reported mid-stream.
 from __future__ import annotations
 
 import json
-from typing import Any, TypeGuard
+from collections.abc import Iterable, Sequence
+from typing import Any
 
-from ..delta import REASONING, REFUSAL, TEXT, TOOL, Delta, Reading
 from ..sse import Event
+from ._json import as_dict, as_str, dicts, is_int, json_object
+from ._prompt import content_text, role
+from .base import REASONING, REFUSAL, TEXT, TOOL, Delta, Draft, Message, Reading, read_all
+
+__all__ = ["NAME", "REQUEST_HEADERS", "prompt", "read", "shape_matches", "url_matches"]
 
 NAME = "openai-chat"
+REQUEST_HEADERS: frozenset[str] = frozenset()  # OpenAI's SDK headers name no API
 
 _PATH = "/chat/completions"
 _CHUNK = "chat.completion.chunk"
@@ -37,7 +43,7 @@ def url_matches(url: str) -> bool:
     return path.endswith(_PATH)
 
 
-def shape_matches(events: list[Event]) -> bool:
+def shape_matches(events: Sequence[Event]) -> bool:
     """A chunk says ``"object": "chat.completion.chunk"``, or its ``choices`` have a ``delta``.
 
     Responses events have no ``choices`` and Gemini's have ``candidates``, so neither is
@@ -80,7 +86,7 @@ class _Reader:
     )
 
     def __init__(self) -> None:
-        self.reading = Reading()
+        self.reading = Draft()
         self.deltas = self.reading.deltas
         self.named: set[tuple[int, int]] = set()  # (choice, part) of tool calls already named
         self.last: dict[int, int] = {}  # choice -> the part of its last tool-call fragment
@@ -89,6 +95,21 @@ class _Reader:
         self.filtered = False
         self.predicted_n: int | None = None  # llama.cpp timings, used when there is no usage
         self.prompt_n: int | None = None
+
+    def event(self, index: int, e: Event) -> None:
+        data = e.data
+        if data[:1] == "{":
+            try:
+                obj = _loads(data)
+            except ValueError:
+                self.non_json += _lines(self, data, index, e.t)
+                return
+            if isinstance(obj, dict):
+                self.chunk(obj, index, e.t)
+        elif data and data.strip() == _DONE:
+            self.reading.ended = True
+        elif data:
+            self.non_json += 1
 
     def chunk(self, obj: dict[str, Any], i: int, t: float) -> None:
         """Everything one parsed chunk says."""
@@ -107,16 +128,16 @@ class _Reader:
         usage = obj.get("usage")
         if usage and isinstance(usage, dict):
             out, inp = usage.get("completion_tokens"), usage.get("prompt_tokens")
-            if _is_int(out):
+            if is_int(out):
                 reading.output_tokens = out
-            if _is_int(inp):
+            if is_int(inp):
                 reading.input_tokens = inp
         timings = obj.get("timings")
         if timings and isinstance(timings, dict):
             out, inp = timings.get("predicted_n"), timings.get("prompt_n")
-            if _is_int(out):
+            if is_int(out):
                 self.predicted_n = out
-            if _is_int(inp):
+            if is_int(inp):
                 self.prompt_n = inp
         error = obj.get("error")
         if error:
@@ -129,7 +150,7 @@ class _Reader:
     def choice(self, c: dict[str, Any], pos: int, i: int, t: float) -> None:
         """One ``choices[]`` item: its delta's pieces, its finish reason."""
         index = c.get("index")
-        n = index if _is_int(index) else pos
+        n = index if is_int(index) else pos
         delta = c.get("delta")
         if delta and isinstance(delta, dict):
             deltas = self.deltas
@@ -179,7 +200,7 @@ class _Reader:
         """The tool call's ``index``; without one (some compatible servers send whole calls),
         a new part per new ``id``, else the choice's last part."""
         index = call.get("index")
-        if _is_int(index):
+        if is_int(index):
             part = index
         else:
             ids = self.ids.setdefault(n, {})
@@ -234,30 +255,27 @@ class _Reader:
         for n, reason in reading.finish_reasons.items():
             if reason == "content_filter":
                 reading.notes.append(f"Choice {n} was cut short by the content filter.")
-        return reading
+        return reading.freeze()
 
 
-def read(events: list[Event]) -> Reading:
-    r = _Reader()
-    reading = r.reading
-    for i, e in enumerate(events):
-        data = e.data
-        if data[:1] == "{":
-            try:
-                obj = _loads(data)
-            except ValueError:
-                r.non_json += _lines(r, data, i, e.t)
-                continue
-            if isinstance(obj, dict):
-                r.chunk(obj, i, e.t)
-            continue
-        if not data:
-            continue
-        if data.strip() == _DONE:
-            reading.ended = True
-            continue
-        r.non_json += 1
-    return r.finish()
+def read(events: Iterable[Event]) -> Reading:
+    return read_all(_Reader(), events)
+
+
+def prompt(request_body: bytes) -> list[Message]:
+    """``messages[].role/content`` (a string or parts with ``text``); an assistant turn's
+    tool calls as ``[tool call: name]``."""
+    body = json_object(request_body)
+    if body is None:
+        return []
+    messages = []
+    for m in dicts(body.get("messages")):
+        text = content_text(m.get("content"))
+        calls = [as_str(as_dict(c.get("function")).get("name")) for c in dicts(m.get("tool_calls"))]
+        if calls:
+            text = "\n\n".join([text, *(f"[tool call: {name}]" for name in calls)]).strip()
+        messages.append((role(m.get("role")), text))
+    return [(who, text) for who, text in messages if text]
 
 
 def _lines(r: _Reader, data: str, i: int, t: float) -> int:
@@ -273,10 +291,6 @@ def _lines(r: _Reader, data: str, i: int, t: float) -> int:
             r.chunk(obj, i, t)
             found = 1
     return 1 - found
-
-
-def _is_int(v: object) -> TypeGuard[int]:
-    return isinstance(v, int) and not isinstance(v, bool)
 
 
 def _filtered(results: object) -> bool:

@@ -22,14 +22,19 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..delta import REASONING, REFUSAL, TEXT, TOOL, Delta, Reading
 from ..sse import Event
-from ._values import as_int
+from ._json import as_int, dicts, json_object, parse
+from ._prompt import content_text, role
+from .base import REASONING, REFUSAL, TEXT, TOOL, Delta, Draft, Message, Reading, read_all
+
+__all__ = ["NAME", "REQUEST_HEADERS", "prompt", "read", "shape_matches", "url_matches"]
 
 NAME = "openai-responses"
+REQUEST_HEADERS: frozenset[str] = frozenset()
 
 # ``/v1/responses``, Azure's ``/openai/v1/responses`` and ``/openai/responses``, and a
 # background response streamed again (``GET /v1/responses/resp_...?stream=true``).
@@ -92,12 +97,12 @@ def url_matches(url: str) -> bool:
     return _URL_PATH.search(path) is not None
 
 
-def shape_matches(events: list[Event]) -> bool:
+def shape_matches(events: Sequence[Event]) -> bool:
     for e in events[:20]:
         if e.event.startswith("response."):
             return True
         if '"response.' in e.data or '"sequence_number"' in e.data:
-            obj = _json(e.data)
+            obj = parse(e.data)
             if isinstance(obj, dict):
                 typ = obj.get("type")
                 if isinstance(typ, str) and (
@@ -107,18 +112,32 @@ def shape_matches(events: list[Event]) -> bool:
     return False
 
 
-def read(events: list[Event]) -> Reading:
-    reader = _Reader()
-    for index, e in enumerate(events):
-        reader.feed(index, e)
-    return reader.finish()
+def read(events: Iterable[Event]) -> Reading:
+    return read_all(_Reader(), events)
+
+
+def prompt(request_body: bytes) -> list[Message]:
+    """``instructions`` as a system message, then ``input``: a string, or items with
+    ``role`` and ``content``."""
+    body = json_object(request_body)
+    if body is None:
+        return []
+    messages = [("system", content_text(body.get("instructions")))]
+    given = body.get("input")
+    if isinstance(given, str):
+        messages.append(("user", given))
+    else:
+        for item in dicts(given):
+            if "role" in item:
+                messages.append((role(item.get("role")), content_text(item.get("content"))))
+    return [(who, text) for who, text in messages if text]
 
 
 class _Reader:
     """The state of one pass over a stream's events."""
 
     def __init__(self) -> None:
-        self.reading = Reading()
+        self.reading = Draft()
         self.parts: dict[_Key, _Part] = {}
         self.numbers = {REASONING: 0, TOOL: 0}  # the next part number per kind
         self.items: dict[str, dict[str, Any]] = {}  # item key -> the item as last announced
@@ -127,12 +146,12 @@ class _Reader:
         self.last_seq: int | None = None
         self.gaps = 0
 
-    def feed(self, index: int, e: Event) -> None:
+    def event(self, index: int, e: Event) -> None:
         data = e.data
         if data.strip() == "[DONE]":
             self.reading.ended = True
             return
-        obj = _json(data)
+        obj = parse(data)
         if not isinstance(obj, dict):
             if e.event == "error" and data.strip():
                 self._error(data.strip()[:500], None)
@@ -170,7 +189,7 @@ class _Reader:
         summaries = ["".join(p.fragments) for k, p in self.parts.items() if k[0] == _SUMMARY]
         if summaries:
             r.extra["reasoning_parts"] = summaries
-        return r
+        return r.freeze()
 
     # -- content -------------------------------------------------------------------------
 
@@ -338,13 +357,6 @@ class _Reader:
     def _note(self, note: str) -> None:
         if note not in self.reading.notes:
             self.reading.notes.append(note)
-
-
-def _json(data: str) -> Any:
-    try:
-        return json.loads(data)
-    except (ValueError, RecursionError):
-        return None
 
 
 def _diverge(a: str, b: str) -> int:

@@ -13,13 +13,13 @@ from pathlib import Path
 
 from mitmproxy import flowfilter
 
-from ..stream import Stream
 from .errors import CaptureError
 from .flows import read_flows
 from .har import read_har
 from .raw import read_sse
+from .stream import Stream, Timing
 
-__all__ = ["CaptureError", "read_capture"]
+__all__ = ["CaptureError", "Stream", "Timing", "read_capture"]
 
 _SSE_FIELDS = {"data", "event", "id", "retry"}
 _SNIFF_BYTES = 64 * 1024

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from mitmproxy import exceptions, flowfilter, http, io
 
-from ..stream import Stream, is_event_stream
+from ..capture import contract
+from ..sse import is_event_stream
 from .errors import CaptureError
+from .stream import Stream
 
-METADATA_KEY = "sse_inspect"
+__all__ = ["read_flows", "stream_from_flow"]
 
 
 def read_flows(
@@ -48,13 +50,10 @@ def stream_from_flow(flow: http.HTTPFlow, source: str, all_flows: bool = False) 
     if not all_flows and not is_event_stream(response.headers.get("content-type")):
         return None
     body = response.raw_content or b""
-    meta: Any = flow.metadata.get(METADATA_KEY)
-    recorded = isinstance(meta, dict) and meta.get("version") == 1
-    chunks = (
-        _fit_chunks(meta.get("chunks"), len(body), response.timestamp_end) if recorded else None
-    )
-    complete = bool(meta.get("complete")) if recorded else flow.error is None
-    truncated = bool(meta.get("truncated")) if recorded else False
+    recorded = contract.unpack(flow.metadata.get(contract.KEY), len(body), response.timestamp_end)
+    chunks = recorded.chunks if recorded else None
+    complete = recorded.complete if recorded else flow.error is None
+    truncated = recorded.truncated if recorded else False
     return Stream(
         source=source,
         flow_id=flow.id,
@@ -81,33 +80,6 @@ def _error(flow: http.HTTPFlow, response: http.Response) -> str | None:
     if response.raw_content is None:
         return "body not stored: mitmproxy streamed it without store_streamed_bodies"
     return None
-
-
-def _fit_chunks(raw: Any, size: int, t_end: float | None) -> tuple[tuple[float, int], ...] | None:
-    """Validate the addon's ``[[t, n], ...]`` against the stored body.
-
-    Chunks are cut to the bytes actually stored; stored bytes no chunk accounts for are
-    one last chunk at the response end, so no byte is ever dropped.
-    """
-    if not isinstance(raw, list):
-        return None
-    chunks: list[tuple[float, int]] = []
-    pos = 0
-    for item in raw:
-        if not (isinstance(item, list | tuple) and len(item) == 2):
-            return None
-        t, n = item
-        if not isinstance(t, int | float) or not isinstance(n, int) or n < 0:
-            return None
-        n = min(n, size - pos)
-        if n > 0:
-            chunks.append((float(t), n))
-            pos += n
-    if pos < size:
-        chunks.append(
-            (t_end if t_end is not None else chunks[-1][0] if chunks else 0.0, size - pos)
-        )
-    return tuple(chunks)
 
 
 def _pairs(headers: http.Headers) -> tuple[tuple[str, str], ...]:

@@ -17,10 +17,13 @@ from typing import Any, BinaryIO
 
 from mitmproxy import connection, flowfilter, http
 
-from ..frames import event_ends
-from ..stream import Stream
+from ..capture import contract
+from ..decode.body import event_ends
 from .errors import CaptureError
-from .flows import METADATA_KEY, stream_from_flow
+from .flows import stream_from_flow
+from .stream import Stream
+
+__all__ = ["flow_from_har_entry", "read_har"]
 
 # Dropped from HAR headers: pseudo-headers are not headers, and HAR bodies are stored
 # decoded, so the coding and length headers would no longer describe them.
@@ -87,7 +90,7 @@ def flow_from_har_entry(entry: dict[str, Any], flow_id: str) -> http.HTTPFlow:
     flow.response.timestamp_end = max(end, flow.response.timestamp_start)
     chunks = _chunks_at_events(body, entry.get("_eventSourceMessages"))
     if chunks is not None:  # our own export: its event times come back as chunk times
-        flow.metadata[METADATA_KEY] = {"version": 1, "chunks": chunks, "complete": True}
+        flow.metadata[contract.KEY] = contract.pack(chunks, complete=True)
     return flow
 
 

@@ -6,7 +6,9 @@ import uuid
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from ..stream import Stream
+from .stream import Stream
+
+__all__ = ["read_sse"]
 
 
 def read_sse(f: BinaryIO, source: str) -> Iterator[Stream]:

@@ -14,6 +14,8 @@ from typing import Protocol
 
 import brotli
 
+__all__ = ["ContentCodingError", "ContentDecoder"]
+
 if sys.version_info >= (3, 14):
     from compression import zstd
 else:

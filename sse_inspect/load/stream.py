@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
+__all__ = ["Stream", "Timing"]
+
 Timing = Literal["per-chunk", "none"]
 
 
@@ -68,15 +70,3 @@ class Stream:
         for t, n in self.chunks:
             yield t, bytes(view[pos : pos + n])
             pos += n
-
-
-def is_event_stream(content_type: str | None) -> bool:
-    """True for ``text/event-stream`` in any case and with any parameters.
-
-    Only the MIME type essence counts, as for ``EventSource``: ``text/event-stream;
-    charset=windows-1252`` is an event stream (always decoded as UTF-8), a list such as
-    ``application/json, text/event-stream`` is not.
-    """
-    if not content_type:
-        return False
-    return content_type.split(";", 1)[0].strip().lower() == "text/event-stream"

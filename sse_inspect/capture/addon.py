@@ -12,9 +12,11 @@ Run it with ``sse-inspect capture``, or from a checkout::
     mitmdump -s addons/sse_capture.py -w capture.flow
 
 It never buffers, modifies or drops a byte; any failure inside it is logged once per flow
-and the chunk is forwarded all the same. What it writes is Contract 2 of DESIGN.md:
-``flow.metadata["sse_inspect"] = {"version": 1, "chunks": [[t, n], ...], "complete": bool}``
-(plus ``"truncated": True`` and ``"max_bytes"`` when the stored body was capped).
+and the chunk is forwarded all the same. What it writes is Contract 2 of DESIGN.md,
+defined in :mod:`.contract`.
+
+It imports mitmproxy, its contract, the SSE decoder and content decoding, and nothing else
+of sse-inspect: the proxy never loads rich, the dialects or the analysis.
 """
 
 from __future__ import annotations
@@ -26,10 +28,11 @@ from typing import Any
 
 from mitmproxy import ctx, exceptions, flowfilter, http
 
-from .frames import decode_frames
-from .load.flows import METADATA_KEY, stream_from_flow
-from .report import ms
-from .stream import is_event_stream
+from ..decode.body import decode_body
+from ..sse import is_event_stream
+from . import contract
+
+__all__ = ["DEFAULT_MAX_BYTES", "SSE_ONLY", "SSECapture"]
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +61,8 @@ class _Recorder:
         self.failed = False
         # In the flow from the start, and filled in place: whoever saves the flow, whenever,
         # sees the chunks so far.
-        self.meta: dict[str, Any] = {"version": 1, "chunks": self.chunks, "complete": False}
-        flow.metadata[METADATA_KEY] = self.meta
+        self.meta: dict[str, Any] = contract.pack(self.chunks)
+        flow.metadata[contract.KEY] = self.meta
 
     def __call__(self, data: bytes) -> bytes:
         try:
@@ -80,19 +83,21 @@ class _Recorder:
             return
         self.done = True
         self.owner.open.discard(self)
-        body = b"".join(self.body)
+        pieces = self.body
+        body = b"".join(pieces)
         if len(body) > self.max_bytes or self.stored < sum(int(n) for _, n in self.chunks):
             body = body[: self.max_bytes]
-            self.meta["truncated"] = True
-            self.meta["max_bytes"] = self.max_bytes
-        self.body.clear()
+            contract.mark_truncated(self.meta, self.max_bytes)
+        self.body = []
         if self.flow.response is not None:
             self.flow.response.raw_content = body
         self.meta["complete"] = complete
+        # The stored pieces are whole chunks, in order: their times are the first ones.
+        timed = [(float(t), data) for (t, _), data in zip(self.chunks, pieces, strict=False)]
         try:
-            asyncio.get_running_loop().call_soon(self.owner.log_stream, self.flow)
+            asyncio.get_running_loop().call_soon(self.owner.log_stream, self.flow, timed)
         except RuntimeError:  # no loop (a test driving the addon by hand)
-            self.owner.log_stream(self.flow)
+            self.owner.log_stream(self.flow, timed)
 
     def fail(self, doing: str) -> None:
         if not self.failed:
@@ -183,26 +188,37 @@ class SSECapture:
             except Exception:
                 recorder.fail("finishing the stream")
 
-    def log_stream(self, flow: http.HTTPFlow) -> None:
+    def log_stream(self, flow: http.HTTPFlow, timed: list[tuple[float, bytes]]) -> None:
         """One line per finished stream: what it was, how many events, how it arrived.
 
         It runs on the proxy's event loop when a stream ends, so it decodes the events and
         nothing more (no dialect, no cadence figures): about 1.5 µs per event.
         """
         try:
-            stream = stream_from_flow(flow, "live")
-            if stream is None:
+            response, request = flow.response, flow.request
+            if response is None:
                 return
-            events = decode_frames(stream).events
-            start = stream.request_start or 0.0
-            first = ms((events[0].t - start) * 1e3) if events else "—"
-            last = ms((events[-1].t - start) * 1e3) if events else "—"
-            verdict = "complete" if stream.complete else f"cut ({stream.error or 'incomplete'})"
-            if stream.truncated:
+            end = response.timestamp_end or request.timestamp_start
+            events = decode_body(timed, response.headers.get("content-encoding"), end).events
+            start = request.timestamp_start
+            first = _ms(events[0].t - start) if events else "—"
+            last = _ms(events[-1].t - start) if events else "—"
+            meta = flow.metadata.get(contract.KEY, {})
+            if meta.get("complete") and flow.error is None:
+                verdict = "complete"
+            else:
+                verdict = f"cut ({flow.error.msg if flow.error else 'incomplete'})"
+            if meta.get("truncated"):
                 verdict += ", truncated"
             log.info(
-                f"sse-inspect: {stream.method} {stream.url} {stream.status} · {len(events)} "
-                f"events · first event {first} ms · last {last} ms · {verdict}"
+                f"sse-inspect: {request.method} {request.pretty_url} {response.status_code} · "
+                f"{len(events)} events · first event {first} ms · last {last} ms · {verdict}"
             )
         except Exception:
             log.exception("sse-inspect: cannot summarise a finished stream")
+
+
+def _ms(seconds: float) -> str:
+    """Milliseconds as the reports show them: whole from 10 up, one decimal below."""
+    value = seconds * 1e3
+    return f"{value:.1f}" if abs(value) < 10 else f"{value:,.0f}"

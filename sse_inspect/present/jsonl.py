@@ -6,8 +6,10 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ..analysis import Analysis
-from ..delta import Delta
+from ..analyze.analysis import Analysis
+from ..dialects.base import Delta
+
+__all__ = ["jsonl_lines"]
 
 
 def jsonl_lines(analyses: Iterable[Analysis]) -> Iterator[str]:
@@ -21,7 +23,7 @@ def jsonl_lines(analyses: Iterable[Analysis]) -> Iterator[str]:
         for d in a.reading.deltas:
             carried.setdefault(d.event, []).append(_delta(d))
         origin = a.stream.request_start if a.cadence.timing == "per-chunk" else None
-        for i, e in enumerate(a.frames.events):
+        for i, e in enumerate(a.decoded.events):
             line = {
                 "flow_id": a.stream.flow_id,
                 "t": None if origin is None else round(e.t - origin, 6),

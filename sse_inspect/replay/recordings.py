@@ -2,8 +2,9 @@
 
 A capture becomes a set of routes: each recorded stream answers requests with its method
 and path, sending its status, its headers and its body chunk by chunk at the recorded
-offsets from the request (scaled by ``speed``). The server is the demo's chat server
-(tornado, on 127.0.0.1 by default), playing these recordings instead of a script.
+offsets from the request (scaled by ``speed``). :func:`start_replay` serves them with
+:class:`.server.ScriptServer` (tornado, on 127.0.0.1 by default); the CLI's ``replay`` and
+the ``sse_replay`` fixture both start replays with it.
 """
 
 from __future__ import annotations
@@ -12,10 +13,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .chat_server import Script
-from .coding import ContentCodingError, ContentDecoder
-from .frames import decoded_body, event_ends
-from .stream import Stream
+from ..decode.body import decoded_bytes, event_ends
+from ..decode.content import ContentCodingError, ContentDecoder
+from ..load.stream import Stream
+from .server import Script, ScriptServer
+
+__all__ = [
+    "DEFAULT_PACE_MS",
+    "Recording",
+    "Recordings",
+    "Replay",
+    "recording",
+    "recordings",
+    "start_replay",
+]
 
 # Hop-by-hop headers (RFC 9110 7.6.1) and those that describe the body as it was framed or
 # coded then, not as it is sent now.
@@ -106,7 +117,7 @@ def recording(
         assert start is not None
         writes = [(max(0.0, t - start), data) for t, data in stream.timed_chunks()]
     else:
-        pieces = _event_pieces(decoded_body(stream) if decode else stream.body)
+        pieces = _event_pieces(decoded_bytes(stream.body, coding) if decode else stream.body)
         writes = [(i * pace_ms / 1e3, data) for i, data in enumerate(pieces)]
         decode = False  # already decoded whole
     if decode:
@@ -128,6 +139,33 @@ def recording(
 
 def recordings(streams: Iterable[Stream], loop: bool = False, **options: Any) -> Recordings:
     return Recordings([recording(s, **options) for s in streams], loop=loop)
+
+
+@dataclass(frozen=True)
+class Replay:
+    """A replay server that is running: ``stop()`` ends it."""
+
+    base_url: str
+    routes: Recordings
+    server: ScriptServer
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+def start_replay(
+    streams: Iterable[Stream],
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    loop: bool = False,
+    **options: Any,
+) -> Replay:
+    """Serve ``streams`` (``options`` as for :func:`recording`) on ``host:port`` (0: any free
+    port). Raises ``OSError`` when it cannot listen there."""
+    routes = recordings(streams, loop=loop, **options)
+    server = ScriptServer(routes, port=port, host=host)
+    return Replay(server.start(), routes, server)
 
 
 def _decoded_writes(

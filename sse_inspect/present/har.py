@@ -17,10 +17,12 @@ from mitmproxy.addons.savehar import SaveHar
 from mitmproxy.connection import Server
 
 from .. import __version__
-from ..analysis import Analysis
-from ..frames import decoded_body
-from ..record import stream_record
-from ..stream import Stream
+from ..analyze.analysis import Analysis
+from ..decode.body import decoded_bytes
+from ..load.stream import Stream
+from .json import stream_record
+
+__all__ = ["flow_of", "har_document"]
 
 
 def har_document(items: Iterable[Analysis | Stream]) -> dict[str, Any]:
@@ -40,7 +42,7 @@ def har_document(items: Iterable[Analysis | Stream]) -> dict[str, Any]:
 
 def _add_sse(entry: dict[str, Any], a: Analysis) -> None:
     s, c = a.stream, a.cadence
-    body = decoded_body(s)
+    body = decoded_bytes(s.body, s.response_header("content-encoding"))
     entry["response"]["content"] = {
         "size": len(body),
         "compression": max(0, len(body) - len(s.body)),
@@ -50,7 +52,7 @@ def _add_sse(entry: dict[str, Any], a: Analysis) -> None:
     timed = c.timing == "per-chunk"
     entry["_eventSourceMessages"] = [
         {"time": e.t if timed else None, "eventName": e.event, "eventId": e.id, "data": e.data}
-        for e in a.frames.events
+        for e in a.decoded.events
     ]
     entry["_sseMetrics"] = stream_record(a)
     chunks = s.chunks or ()

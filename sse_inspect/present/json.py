@@ -1,7 +1,8 @@
 """The JSON record of one analysed stream: Contract 4 of DESIGN.md.
 
-Plain dicts of JSON types, built once; the terminal report renders these same records,
-so what a user reads and what a script parses never disagree.
+Plain dicts of JSON types, built once per stream from its :class:`Analysis`; the terminal
+table, the Markdown transcript and HAR's ``_sseMetrics`` show these same records, so what a
+user reads and what a script parses never disagree.
 """
 
 from __future__ import annotations
@@ -9,14 +10,16 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from .analysis import Analysis
-from .answer import Choice
+from ..analyze.analysis import Analysis
+from ..analyze.answer import Choice
+
+__all__ = ["VERSION", "document", "frame_records", "stream_record"]
 
 VERSION = 1
 
 
 def stream_record(a: Analysis) -> dict[str, Any]:
-    s, c, f, r = a.stream, a.cadence, a.frames, a.reading
+    s, c, f, r = a.stream, a.cadence, a.decoded, a.reading
     first = a.answer.first
     generic = a.dialect == "generic"
     record: dict[str, Any] = {
@@ -54,7 +57,7 @@ def stream_record(a: Analysis) -> dict[str, Any]:
         "refusal": first.refusal,
         "finish_reason": r.finish_reason,
         "error": r.error or s.error or f.error,
-        "notes": r.notes,
+        "notes": list(r.notes),
         # What a browser would not show, for inspection.
         "comments": len(f.comments),
         "retry": f.retry,
@@ -63,6 +66,8 @@ def stream_record(a: Analysis) -> dict[str, Any]:
         "content_encoding": s.response_header("content-encoding"),
         "bytes": len(s.body),
         "decoded_bytes": f.decoded_bytes,
+        # The dialect's own facts, under one key so that none can shadow a field above.
+        "extra": dict(r.extra),
     }
     if len(a.answer.choices) > 1:
         record["choices"] = [
@@ -70,8 +75,6 @@ def stream_record(a: Analysis) -> dict[str, Any]:
         ]
     if len(first.reasoning_parts) > 1:
         record["reasoning_parts"] = list(first.reasoning_parts.values())
-    for key, value in r.extra.items():
-        record.setdefault(key, value)
     return record
 
 
@@ -85,7 +88,7 @@ def frame_records(a: Analysis) -> list[dict[str, Any]]:
             "id": e.id,
             "data": e.data,
         }
-        for e in a.frames.events
+        for e in a.decoded.events
     ]
 
 

@@ -1,10 +1,11 @@
-"""A local chat-like HTTP server that plays scripted event streams, for the demo and tests.
+"""A local HTTP server that plays scripted event streams: replays, the demo and tests.
 
 Each route plays a :class:`Script`: what to write and when, optionally gzip-compressed the
 way streaming servers do it (a sync flush per write), optionally ending with a connection
-reset. It runs tornado (installed with mitmproxy) on 127.0.0.1 in a background thread, and
-notes when each write left, so tests can compare what the server sent with what a client
-behind the proxy received.
+reset. A router picks the script per request (:class:`PathRoutes` by path; a replay's
+recordings by method, path and body). It runs tornado (installed with mitmproxy) on
+127.0.0.1 in a background thread, and notes when each write left, so tests can compare what
+the server sent with what a client behind the proxy received.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import tornado.iostream
 import tornado.netutil
 import tornado.web
 
-from .chatsim import ANSWER, cadence, openai_chat_events, tokens
+__all__ = ["SSE_HEADERS", "PathRoutes", "Router", "Script", "ScriptServer", "Sent"]
 
 SSE_HEADERS = (("Content-Type", "text/event-stream; charset=utf-8"), ("Cache-Control", "no-cache"))
 
@@ -46,15 +47,6 @@ class Script:
     @property
     def body(self) -> bytes:
         return b"".join(data for _, data in self.writes)
-
-
-def openai_script(
-    answer: str = ANSWER, *, seed: int = 7, gzip: bool = False, stall_after: int | None = 30
-) -> Script:
-    """A chat completion stream at a realistic cadence: ~40 tokens/s with one stall."""
-    events = openai_chat_events(tokens(answer))
-    offsets = cadence(len(events), seed=seed, stall_after=stall_after)
-    return Script(tuple(zip(offsets, events, strict=True)), gzip=gzip)
 
 
 @dataclass
@@ -91,8 +83,8 @@ class PathRoutes:
 
 
 @dataclass
-class ChatServer:
-    """``with ChatServer(routes) as base_url: ...`` serves until the block ends."""
+class ScriptServer:
+    """``with ScriptServer(routes) as base_url: ...`` serves until the block ends."""
 
     routes: Mapping[str, Script] | Router
     ssl_context: ssl.SSLContext | None = None
@@ -162,7 +154,7 @@ class ChatServer:
 
 
 class _Handler(tornado.web.RequestHandler):
-    def initialize(self, server: ChatServer) -> None:
+    def initialize(self, server: ScriptServer) -> None:
         self.server = server
 
     def check_xsrf_cookie(self) -> None:

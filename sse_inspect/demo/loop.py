@@ -17,9 +17,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from .chat_server import ChatServer, openai_script
-from .proxy import CaptureProcess
-from .sse import SSEDecoder
+from ..replay.server import ScriptServer
+from ..sse import SSEDecoder
+from .chatsim import openai_script
+from .harness import CaptureProcess
+
+__all__ = ["CHAT_PATH", "PROMPT", "run_demo", "stream_answer"]
 
 CHAT_PATH = "/v1/chat/completions"
 PROMPT = "Why do chat apps stream their answers with Server-Sent Events?"
@@ -63,7 +66,7 @@ def run_demo(analyze: Callable[[Path], None], out: TextIO = sys.stdout) -> None:
     """Run the loop; ``analyze`` reports on the capture file (the CLI passes its own)."""
     with tempfile.TemporaryDirectory(prefix="sse-inspect-demo-") as tmp:
         capture_file = Path(tmp) / "demo.flow"
-        with ChatServer({CHAT_PATH: openai_script()}) as base_url:
+        with ScriptServer({CHAT_PATH: openai_script()}) as base_url:
             with CaptureProcess(capture_file, confdir=Path(tmp) / "mitmproxy") as proxy:
                 out.write(
                     f"chat server {base_url} · proxy 127.0.0.1:{proxy.port} "

@@ -11,7 +11,9 @@ import dataclasses
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from ..stream import Stream
+from ..load.stream import Stream
+
+__all__ = ["REDACTED", "redact_headers", "redact_stream", "redact_url", "secret_header"]
 
 REDACTED = "REDACTED"
 

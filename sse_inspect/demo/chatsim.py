@@ -1,7 +1,7 @@
 """A simulated chat answer: the bytes and cadence of an OpenAI chat completion stream.
 
-Shared by the local chat server of ``sse-inspect demo``, the end-to-end tests and
-``samples/make_samples.py``, so that all of them stream the same, realistic shape: a role
+Shared by the chat server of ``sse-inspect demo`` (:func:`openai_script`), the end-to-end
+tests and ``samples/make_samples.py``, so that all of them stream the same, realistic shape: a role
 chunk, one chunk per token at a jittered pace with a stall, a finish chunk, a usage chunk
 (``stream_options.include_usage``) and ``[DONE]``.
 """
@@ -10,6 +10,20 @@ from __future__ import annotations
 
 import json
 import random
+
+from ..replay.server import Script
+
+__all__ = [
+    "ANSWER",
+    "anthropic_events",
+    "cadence",
+    "chatgpt_web_events",
+    "gemini_events",
+    "openai_chat_events",
+    "openai_script",
+    "responses_events",
+    "tokens",
+]
 
 ANSWER = (
     "Server-Sent Events keep one HTTP response open and push small text frames down it. Each "
@@ -233,3 +247,12 @@ def chatgpt_web_events(pieces: list[str]) -> list[bytes]:
     out.append(_sse({"type": "message_stream_complete", "conversation_id": "sample-conv"}))
     out.append(b"data: [DONE]\n\n")
     return out
+
+
+def openai_script(
+    answer: str = ANSWER, *, seed: int = 7, gzip: bool = False, stall_after: int | None = 30
+) -> Script:
+    """A chat completion stream at a realistic cadence: ~40 tokens/s with one stall."""
+    events = openai_chat_events(tokens(answer))
+    offsets = cadence(len(events), seed=seed, stall_after=stall_after)
+    return Script(tuple(zip(offsets, events, strict=True)), gzip=gzip)

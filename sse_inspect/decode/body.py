@@ -1,16 +1,22 @@
-"""From a loaded :class:`Stream` to its SSE events, each stamped with its arrival time."""
+"""From a body as it arrived (timed chunks, still content-encoded) to its SSE events.
+
+Each event is stamped with the arrival time of the chunk that completed it, so the content
+coding is undone chunk by chunk (see :mod:`.content`) rather than on the whole body.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .coding import ContentCodingError, ContentDecoder
-from .sse import Comment, Event, SSEDecoder
-from .stream import Stream
+from ..sse import Comment, Event, SSEDecoder
+from .content import ContentCodingError, ContentDecoder
+
+__all__ = ["DecodedBody", "decode_body", "decoded_bytes", "event_ends"]
 
 
 @dataclass(frozen=True, slots=True)
-class Frames:
+class DecodedBody:
     """What the body of one stream held, as an SSE decoder (and an inspector) sees it."""
 
     events: list[Event]
@@ -25,17 +31,22 @@ class Frames:
     """Why the body could not be decoded to the end (events before that point are kept)."""
 
 
-def decode_frames(stream: Stream) -> Frames:
-    """Run the body through content decoding and the SSE decoder, chunk by chunk."""
+def decode_body(
+    chunks: Iterable[tuple[float, bytes]], content_encoding: str | None, end: float
+) -> DecodedBody:
+    """Run ``(arrival time, bytes)`` chunks through content decoding and the SSE decoder.
+
+    ``end`` is when the stream ended (it times an event completed by the end itself).
+    """
     dec = SSEDecoder()
     events: list[Event] = []
     first_byte: float | None = None
     size = 0
     error = None
-    t = stream.response_end or stream.request_start or 0.0
+    t = end
     try:
-        content = ContentDecoder(stream.response_header("content-encoding"))
-        for t, raw in stream.timed_chunks():
+        content = ContentDecoder(content_encoding)
+        for t, raw in chunks:
             if raw and first_byte is None:
                 first_byte = t
             data = content.decode(raw)
@@ -44,15 +55,15 @@ def decode_frames(stream: Stream) -> Frames:
     except ContentCodingError as e:
         error = str(e)
     events += dec.close(t)
-    return Frames(events, dec.comments, dec.retry, dec.unterminated, first_byte, size, error)
+    return DecodedBody(events, dec.comments, dec.retry, dec.unterminated, first_byte, size, error)
 
 
-def decoded_body(stream: Stream) -> bytes:
+def decoded_bytes(body: bytes, content_encoding: str | None) -> bytes:
     """The whole body with its content coding undone (as received if that fails)."""
     try:
-        return ContentDecoder(stream.response_header("content-encoding")).decode(stream.body)
+        return ContentDecoder(content_encoding).decode(body)
     except ContentCodingError:
-        return stream.body
+        return body
 
 
 def event_ends(body: bytes) -> list[int]:

@@ -21,17 +21,18 @@ from pathlib import Path
 import pytest
 from mitmproxy import flowfilter
 
-from .chat_server import ChatServer
-from .load import read_capture
-from .replay import recordings
+from ..load import read_capture
+from .recordings import Replay, start_replay
 
-Replay = Callable[..., str]
+__all__ = ["sse_replay"]
+
+ReplayFactory = Callable[..., str]
 
 
 @pytest.fixture
-def sse_replay() -> Iterator[Replay]:
+def sse_replay() -> Iterator[ReplayFactory]:
     """A function that serves a capture file and returns the server's base URL."""
-    servers: list[ChatServer] = []
+    replays: list[Replay] = []
 
     def start(
         capture: str | Path,
@@ -46,13 +47,12 @@ def sse_replay() -> Iterator[Replay]:
         streams = list(read_capture(capture, flt))
         if not streams:
             raise ValueError(f"{capture}: no event streams to replay")
-        routes = recordings(
+        replay = start_replay(
             streams, loop=loop, speed=speed, no_delay=no_delay, keep_encoding=keep_encoding
         )
-        server = ChatServer(routes)
-        servers.append(server)
-        return server.start()
+        replays.append(replay)
+        return replay.base_url
 
     yield start
-    for server in servers:
-        server.stop()
+    for replay in replays:
+        replay.stop()

@@ -9,8 +9,9 @@ shown (GitHub, VS Code) and survive whatever the model wrote. Hence:
   stream often does) ends with the quote instead of swallowing the rest of the document;
 - text shown verbatim (tool-call arguments) goes in a fence longer than any backtick run
   inside it, so nothing in it can close the fence;
-- every figure comes from :func:`sse_inspect.record.stream_record`, formatted as the
-  terminal report formats it, so a transcript and a report never disagree.
+- every figure comes from :func:`.json.stream_record`, formatted as the terminal report
+  formats it, so a transcript and a report never disagree; the conversation the request
+  sent is read by the stream's dialect (its ``prompt()``).
 
 A pure function of the analyses: redaction happens before, on the :class:`Stream`.
 """
@@ -22,11 +23,15 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ..analysis import Analysis
-from ..answer import Choice
-from ..delta import REASONING, TOOL, Delta
-from ..record import stream_record
-from ..report import ms
+from .. import dialects
+from ..analyze.analysis import Analysis
+from ..analyze.answer import Choice, Fold, PartKey
+from ..dialects._json import json_object
+from ..dialects.base import REASONING, TOOL
+from .json import stream_record
+from .units import ms
+
+__all__ = ["TITLE", "stream_section", "transcript"]
 
 TITLE = "# sse-inspect transcript"
 SNIPPET_CHARS = 40
@@ -69,99 +74,12 @@ def stream_section(a: Analysis, number: int) -> list[str]:
 # --- the request ---------------------------------------------------------------------------
 
 
-def user_messages(request_body: bytes, dialect: str) -> list[tuple[str, str]]:
-    """(role, text) of the conversation the request sent, oldest first.
-
-    OpenAI chat (``messages[].role/content``, content a string or a list of parts with
-    ``text``), OpenAI Responses (``instructions`` as a system message, then ``input`` as a
-    string or a list of items with ``role`` and ``content``), Anthropic (``system``, then
-    ``messages[].content`` as a string or blocks), Gemini (``systemInstruction``, then
-    ``contents[].role/parts[].text``), ChatGPT web (``messages[].author.role`` and
-    ``content.parts``). Parts without text (an image, a tool result) show as ``[type]``.
-    Unparseable JSON, another shape or an unknown dialect: ``[]``.
-    """
-    body = _json_object(request_body)
-    reader = _READERS.get(dialect)
-    if body is None or reader is None:
-        return []
-    return [(role, text) for role, text in reader(body) if text]
-
-
-def _openai_chat(body: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    for m in _dicts(body.get("messages")):
-        text = _content_text(m.get("content"))
-        calls = [_str(_dict(c.get("function")).get("name")) for c in _dicts(m.get("tool_calls"))]
-        if calls:
-            text = "\n\n".join([text, *(f"[tool call: {name}]" for name in calls)]).strip()
-        yield _role(m.get("role")), text
-
-
-def _openai_responses(body: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    yield "system", _content_text(body.get("instructions"))
-    given = body.get("input")
-    if isinstance(given, str):
-        yield "user", given
-        return
-    for item in _dicts(given):
-        if "role" in item:
-            yield _role(item.get("role")), _content_text(item.get("content"))
-
-
-def _anthropic(body: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    yield "system", _content_text(body.get("system"))
-    for m in _dicts(body.get("messages")):
-        yield _role(m.get("role")), _content_text(m.get("content"))
-
-
-def _gemini(body: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    system = body.get("systemInstruction", body.get("system_instruction"))
-    yield "system", _content_text(_dict(system).get("parts"))
-    for c in _dicts(body.get("contents")):
-        yield _str(c.get("role")) or "user", _content_text(c.get("parts"))
-
-
-def _chatgpt_web(body: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    for m in _dicts(body.get("messages")):
-        role = _role(_dict(m.get("author")).get("role"))
-        yield role, _content_text(_dict(m.get("content")).get("parts"))
-
-
-_READERS = {
-    "openai-chat": _openai_chat,
-    "openai-responses": _openai_responses,
-    "anthropic": _anthropic,
-    "gemini": _gemini,
-    "chatgpt-web": _chatgpt_web,
-}
-
-
-def _content_text(content: object) -> str:
-    """A string as it is; a list of parts as their texts, one paragraph each."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n\n".join(t for t in map(_part_text, content) if t)
-    return ""
-
-
-def _part_text(part: object) -> str:
-    if isinstance(part, str):
-        return part
-    if not isinstance(part, dict):
-        return ""
-    text = part.get("text")
-    if isinstance(text, str):
-        return text
-    kind = part.get("type") or part.get("content_type") or next(iter(part), None)
-    return f"[{kind}]" if isinstance(kind, str) else ""
-
-
 def _request(a: Analysis, r: dict[str, Any]) -> list[str]:
     s = a.stream
     blocks = [_model_line(_request_model(a), r["model"])]
     if s.method is None and not s.request_body:
         return [*blocks, "_No request was captured: the file holds only the response body._"]
-    messages = user_messages(s.request_body, a.dialect)
+    messages = dialects.prompt(a.dialect, s.request_body)
     if not messages:
         size = len(s.request_body)
         if not size:
@@ -174,7 +92,7 @@ def _request(a: Analysis, r: dict[str, Any]) -> list[str]:
 
 def _request_model(a: Analysis) -> str | None:
     """The model the request asked for: the body's ``model``, or Gemini's URL path."""
-    model = _json_object(a.stream.request_body) or {}
+    model = json_object(a.stream.request_body) or {}
     named = model.get("model")
     if isinstance(named, str) and named:
         return named
@@ -321,26 +239,17 @@ def _stall_context(a: Analysis) -> list[str]:
     stalls, start = a.cadence.stalls or [], a.stream.request_start
     if start is None:
         return ["" for _ in stalls]
-    buffers: dict[tuple[int, str, int], list[str]] = {}
-    last: tuple[int, str, int] | None = None
+    fold = Fold()
+    last: PartKey | None = None
     deltas = iter(a.reading.deltas)
-    pending: Delta | None = next(deltas, None)
+    pending = next(deltas, None)
     out: list[str] = []
     for stall in stalls:
         while pending is not None and (pending.t - start) * 1e3 <= stall.at_ms:
-            last = _add(buffers, pending)
+            last = fold.add(pending)
             pending = next(deltas, None)
-        out.append("" if last is None else _snippet(buffers[last], last[1]))
+        out.append("" if last is None else _snippet(fold.pieces[last], last[1]))
     return out
-
-
-def _add(buffers: dict[tuple[int, str, int], list[str]], d: Delta) -> tuple[int, str, int]:
-    """Fold one delta in as :func:`sse_inspect.answer.rebuild` does; return its key."""
-    key = (d.choice, d.kind, d.part if d.kind in (REASONING, TOOL) else 0)
-    if d.replace or key not in buffers:
-        buffers[key] = []
-    buffers[key].append(d.text)
-    return key
 
 
 def _snippet(pieces: list[str], kind: str) -> str:
@@ -456,32 +365,3 @@ def _ms(value: float | None) -> str:
 
 def _lines(text: str) -> list[str]:
     return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-
-
-# --- JSON helpers --------------------------------------------------------------------------
-
-
-def _json_object(body: bytes) -> dict[str, Any] | None:
-    if not body:
-        return None
-    try:
-        value = json.loads(body)
-    except (ValueError, RecursionError):
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def _dicts(value: object) -> list[dict[str, Any]]:
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
-
-
-def _dict(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _str(value: object) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _role(value: object) -> str:
-    return _str(value) or "unknown"

@@ -1,0 +1,64 @@
+"""One stream through every stage after loading: decoding, dialect, answer, cadence."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from .. import dialects
+from ..decode.body import DecodedBody, decode_body
+from ..dialects.base import Reading
+from ..load.stream import Stream
+from .answer import Answer, rebuild
+from .cadence import DEFAULT_STALL_MS, Cadence, cadence
+
+__all__ = ["Analysis", "analyze"]
+
+LENIENT_NOTE = "read from the unterminated last event: a browser would show nothing"
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """Everything known about one stream; the presenters render only this."""
+
+    stream: Stream
+    decoded: DecodedBody
+    dialect: str
+    reading: Reading
+    answer: Answer
+    cadence: Cadence
+
+    @property
+    def complete(self) -> bool:
+        """The stream ended normally: its dialect's end marker arrived, or the transport
+        ended cleanly with the body decoded to the end and no event left open."""
+        if self.decoded.error is not None or self.reading.error is not None:
+            return False
+        if self.reading.ended:
+            return True
+        return self.stream.complete and self.decoded.unterminated is None
+
+
+def analyze(
+    stream: Stream, stall_ms: float = DEFAULT_STALL_MS, dialect: str | None = None
+) -> Analysis:
+    """``dialect`` overrides detection (a name from :func:`sse_inspect.dialects.names`)."""
+    end = stream.response_end or stream.request_start or 0.0
+    decoded = decode_body(stream.timed_chunks(), stream.response_header("content-encoding"), end)
+    events = decoded.events
+    lenient = not events and decoded.unterminated is not None
+    if lenient:
+        # Nothing was dispatched, but the body ended inside an event (a Gemini prompt block
+        # often looks like that). Show what was sent, as a lenient parser would, and say so.
+        assert decoded.unterminated is not None
+        events = [decoded.unterminated]
+    headers = (k for k, _ in stream.request_headers)
+    name = dialect or dialects.detect(stream.url, events, headers)
+    reading = dialects.read(name, events)
+    if lenient:
+        # Its end marker, if any, was never dispatched.
+        reading = dataclasses.replace(reading, ended=False, notes=(*reading.notes, LENIENT_NOTE))
+    answer = rebuild(reading.deltas)
+    return Analysis(
+        stream, decoded, name, reading, answer, cadence(stream, decoded, reading, stall_ms)
+    )

@@ -1,0 +1,3 @@
+"""Presentation: every way an :class:`~sse_inspect.analyze.analysis.Analysis` is shown or
+written (Contract 4 JSON, terminal renderables, HAR, JSON Lines, Markdown), redaction,
+and the atomic file write."""

@@ -1,0 +1,1 @@
+"""Replay: captured streams served again with their timing, as a server and a pytest fixture."""
