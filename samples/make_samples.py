@@ -18,8 +18,8 @@ from pathlib import Path
 from mitmproxy import connection, flow, http, io
 from mitmproxy.connection import ConnectionState
 
-from sse_inspect.chatsim import anthropic_events as chatsim_anthropic
-from sse_inspect.chatsim import cadence, openai_chat_events, tokens
+from sse_inspect.demo.chatsim import anthropic_events as chatsim_anthropic
+from sse_inspect.demo.chatsim import cadence, openai_chat_events, tokens
 
 HERE = Path(__file__).resolve().parent
 T0 = 1764000000.0  # 2025-11-24 16:00:00 UTC: the request start of every sample

@@ -2,7 +2,7 @@
 
     .venv/bin/python samples/record_samples.py
 
-For each dialect a local chat server (sse_inspect.chat_server, on 127.0.0.1) streams the
+For each dialect a local chat server (sse_inspect.replay.server, on 127.0.0.1) streams the
 same short answer in that dialect's wire format at a realistic pace; `sse-inspect capture`
 runs in front of it; a real HTTP client sends the dialect's usual request through the proxy.
 The flows are written to samples/captured-<dialect>.flow. Unlike make_samples.py the result
@@ -17,8 +17,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from sse_inspect.chat_server import ChatServer, Script
-from sse_inspect.chatsim import (
+from sse_inspect.demo.chatsim import (
     ANSWER,
     anthropic_events,
     cadence,
@@ -28,7 +27,8 @@ from sse_inspect.chatsim import (
     responses_events,
     tokens,
 )
-from sse_inspect.proxy import CaptureProcess
+from sse_inspect.demo.harness import CaptureProcess
+from sse_inspect.replay.server import Script, ScriptServer
 
 HERE = Path(__file__).resolve().parent
 PIECES = tokens(ANSWER)[:60]
@@ -89,7 +89,7 @@ def record(dialect: str, out: Path) -> Path:
     target = out / f"captured-{dialect}.flow"
     with (
         tempfile.TemporaryDirectory() as tmp,
-        ChatServer({path: script}) as base,
+        ScriptServer({path: script}) as base,
         CaptureProcess(target, confdir=Path(tmp)) as proxy,
     ):
         conn = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=60)

@@ -12,7 +12,7 @@ from ..load.stream import Stream
 from .answer import Answer, rebuild
 from .cadence import DEFAULT_STALL_MS, Cadence, cadence
 
-__all__ = ["Analysis", "analyze"]
+__all__ = ["Analysis", "analyze", "decode_stream"]
 
 LENIENT_NOTE = "read from the unterminated last event: a browser would show nothing"
 
@@ -39,12 +39,17 @@ class Analysis:
         return self.stream.complete and self.decoded.unterminated is None
 
 
+def decode_stream(stream: Stream) -> DecodedBody:
+    """The stream's body as events, each with the arrival time of the chunk completing it."""
+    end = stream.response_end or stream.request_start or 0.0
+    return decode_body(stream.timed_chunks(), stream.response_header("content-encoding"), end)
+
+
 def analyze(
     stream: Stream, stall_ms: float = DEFAULT_STALL_MS, dialect: str | None = None
 ) -> Analysis:
     """``dialect`` overrides detection (a name from :func:`sse_inspect.dialects.names`)."""
-    end = stream.response_end or stream.request_start or 0.0
-    decoded = decode_body(stream.timed_chunks(), stream.response_header("content-encoding"), end)
+    decoded = decode_stream(stream)
     events = decoded.events
     lenient = not events and decoded.unterminated is not None
     if lenient:

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from sse_inspect import dialects
-from sse_inspect.answer import rebuild
-from sse_inspect.delta import REASONING, TEXT, TOOL, Delta, Reading
+from sse_inspect.analyze.answer import rebuild
 from sse_inspect.dialects import anthropic
+from sse_inspect.dialects.base import REASONING, TEXT, TOOL, Delta, Reading
 from sse_inspect.sse import Event, SSEDecoder
 
 from ..conftest import SHARED
@@ -81,7 +81,7 @@ def test_manifest_stream(entry: dict[str, Any]) -> None:
     reading = anthropic.read(events)
     assert _answer(reading) == {k: expected[k] for k in _answer(reading)}
     _no_empty_deltas(reading.deltas)
-    assert reading.error is None and reading.notes == []
+    assert reading.error is None and list(reading.notes) == []
 
 
 def test_basic_stream_in_detail() -> None:
@@ -134,7 +134,7 @@ def test_deltas_carry_the_event_time_and_index() -> None:
         _ev({"type": "ping"}, 0.3),
         _text(0, "b", 0.5),
     ]
-    assert anthropic.read(events).deltas == [Delta(0.25, 2, TEXT, "a"), Delta(0.5, 4, TEXT, "b")]
+    assert anthropic.read(events).deltas == (Delta(0.25, 2, TEXT, "a"), Delta(0.5, 4, TEXT, "b"))
 
 
 @pytest.mark.parametrize(
@@ -207,11 +207,11 @@ def test_not_content() -> None:
         _ev({"type": "message_stop"}),
     ]
     reading = anthropic.read(events)
-    assert reading.deltas == []
+    assert list(reading.deltas) == []
     assert reading.finish_reason == "end_turn"
     assert reading.output_tokens is None  # message_start's running count is not the answer's
     assert reading.ended
-    assert reading.notes == []
+    assert list(reading.notes) == []
 
 
 def test_a_tool_call_without_input_is_still_a_call() -> None:
@@ -221,7 +221,7 @@ def test_a_tool_call_without_input_is_still_a_call() -> None:
         _ev({"type": "content_block_stop", "index": 0}),
     ]
     reading = anthropic.read(events)
-    assert reading.deltas == [Delta(1.0, 0, TOOL, "", part=0, name="now")]
+    assert list(reading.deltas) == [Delta(1.0, 0, TOOL, "", part=0, name="now")]
     assert _answer(reading)["tool_calls"] == [{"name": "now", "arguments": ""}]
 
 

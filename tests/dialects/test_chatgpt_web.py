@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from sse_inspect import dialects
-from sse_inspect.answer import rebuild
-from sse_inspect.delta import REASONING, TEXT
+from sse_inspect.analyze.answer import rebuild
 from sse_inspect.dialects import chatgpt_web
+from sse_inspect.dialects.base import REASONING, TEXT
 from sse_inspect.dialects.chatgpt_web import NAME, read, shape_matches, url_matches
 from sse_inspect.sse import Event, SSEDecoder
 
@@ -107,7 +107,7 @@ def test_askintab_details() -> None:
     assert [d.event for d in reading.deltas] == list(range(2, 97))
     assert reading.deltas[0].text == "This"
     assert reading.deltas[-1].text == ", and society."
-    assert reading.notes == []
+    assert list(reading.notes) == []
 
 
 def test_tool_messages_are_skipped() -> None:
@@ -117,7 +117,9 @@ def test_tool_messages_are_skipped() -> None:
     assert reading.deltas[0].text == "看来"
     # after the header (0), the system message (1) and four bare message adds (2-5)
     assert reading.deltas[0].event == 6
-    assert reading.notes == ["Skipped messages not from the assistant to all: system, tool x3."]
+    assert list(reading.notes) == [
+        "Skipped messages not from the assistant to all: system, tool x3."
+    ]
 
 
 def test_empty_data_event_and_done() -> None:
@@ -126,7 +128,7 @@ def test_empty_data_event_and_done() -> None:
     assert events[-1].data == "[DONE]"
     reading = read(events)
     assert reading.ended
-    assert reading.notes == []
+    assert list(reading.notes) == []
     assert reading.finish_reason == "stop"
 
 
@@ -260,7 +262,7 @@ def test_bare_v_reuses_previous_path_and_op() -> None:
         (6, "!"),
     ]
     assert rebuild(reading.deltas).first.text == "One two three!"
-    assert reading.notes == []
+    assert list(reading.notes) == []
 
 
 def test_patch_list_applies_in_order() -> None:
@@ -314,7 +316,7 @@ def test_replace_truncate_and_remove() -> None:
     ]
     assert rebuild(reading.deltas).first.text == "Bye"
     # removing a key that is not there is an op that could not be applied
-    assert reading.notes == [
+    assert list(reading.notes) == [
         "Skipped 1 op(s) that could not be applied: remove at '/message/metadata/citations'."
     ]
 
@@ -331,7 +333,7 @@ def test_other_roles_and_recipients_are_ignored() -> None:
     )
     reading = read(events)
     assert [(d.event, d.text, d.replace) for d in reading.deltas] == [(7, "It is 4.", False)]
-    assert reading.notes == [
+    assert list(reading.notes) == [
         "Skipped messages not from the assistant to all: system, user, assistant (to python), tool."
     ]
 
@@ -458,7 +460,7 @@ def test_odd_input_never_raises() -> None:
 def test_unknown_encoding_is_noted() -> None:
     reading = read(_events(("delta_encoding", '"v2"')))
     assert reading.extra["encoding"] == "v2"
-    assert reading.notes == ["Unknown delta encoding '\"v2\"'; read as v1."]
+    assert list(reading.notes) == ["Unknown delta encoding '\"v2\"'; read as v1."]
 
 
 def test_long_stream_is_linear() -> None:

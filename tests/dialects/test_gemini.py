@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from sse_inspect import dialects
-from sse_inspect.answer import rebuild
-from sse_inspect.delta import REASONING, TEXT, TOOL, Delta, Reading
+from sse_inspect.analyze.answer import rebuild
 from sse_inspect.dialects import gemini
+from sse_inspect.dialects.base import REASONING, TEXT, TOOL, Delta, Reading
 from sse_inspect.sse import Event, SSEDecoder
 
 from ..conftest import SHARED
@@ -84,7 +84,7 @@ def test_manifest_stream(entry: dict[str, Any]) -> None:
 def test_basic_stream_in_detail() -> None:
     events, _ = _decode(STREAMS / "gemini--basic-reply-short.sse")
     reading = gemini.read(events)
-    assert reading.deltas == [
+    assert list(reading.deltas) == [
         Delta(0.0, 0, TEXT, "The"),
         Delta(0.0, 1, TEXT, " capital of Wyoming"),
         Delta(0.0, 2, TEXT, " is **Cheyenne**.\n"),
@@ -92,7 +92,7 @@ def test_basic_stream_in_detail() -> None:
     assert reading.model == "gemini-2.0-flash"
     assert reading.input_tokens == 7
     assert reading.ended  # a finishReason is Gemini's only end marker
-    assert reading.notes == []
+    assert list(reading.notes) == []
 
 
 def test_thoughts_are_reasoning_and_their_tokens_apart() -> None:
@@ -177,10 +177,10 @@ def test_not_content() -> None:
         ),
     ]
     reading = gemini.read(events)
-    assert reading.deltas == []
+    assert list(reading.deltas) == []
     assert reading.finish_reason == "STOP" and reading.ended
     assert reading.output_tokens == 0 and reading.input_tokens == 4
-    assert reading.notes == [] and "prompt_block_reason" not in reading.extra
+    assert list(reading.notes) == [] and "prompt_block_reason" not in reading.extra
 
 
 def test_usage_is_the_last_reported() -> None:
@@ -243,9 +243,9 @@ def test_function_calls_one_part_each_in_order() -> None:
 def test_prompt_blocked_by_hand() -> None:
     block = {"blockReason": "PROHIBITED_CONTENT", "blockReasonMessage": "No."}
     reading = gemini.read([_ev({"promptFeedback": block, "modelVersion": "gemini-2.5-pro"})])
-    assert reading.deltas == []
+    assert list(reading.deltas) == []
     assert reading.extra["prompt_block_reason"] == "PROHIBITED_CONTENT"
-    assert reading.notes == ["The prompt was blocked (PROHIBITED_CONTENT): No."]
+    assert list(reading.notes) == ["The prompt was blocked (PROHIBITED_CONTENT): No."]
     assert reading.model == "gemini-2.5-pro"
     assert reading.finish_reason is None
 
@@ -254,7 +254,7 @@ def test_finish_message_becomes_a_note() -> None:
     chunk = _chunk(finishReason="MALFORMED_FUNCTION_CALL", finishMessage="Bad call.")
     reading = gemini.read([_ev(chunk)])
     assert reading.finish_reason == "MALFORMED_FUNCTION_CALL"
-    assert reading.notes == ["Candidate 0 finished (MALFORMED_FUNCTION_CALL): Bad call."]
+    assert list(reading.notes) == ["Candidate 0 finished (MALFORMED_FUNCTION_CALL): Bad call."]
 
 
 def test_mid_stream_error_keeps_what_came_before() -> None:
@@ -263,7 +263,7 @@ def test_mid_stream_error_keeps_what_came_before() -> None:
     reading = gemini.read([*events[:4], _ev(error, 2.0)])
     assert reading.error == "The model is overloaded."
     assert reading.extra["error_status"] == "UNAVAILABLE" and reading.extra["error_code"] == 503
-    assert reading.notes == [
+    assert list(reading.notes) == [
         "The stream reported an error 503 UNAVAILABLE: The model is overloaded."
     ]
     answer = _answer(reading)
@@ -305,7 +305,7 @@ def test_odd_input_never_raises() -> None:
     assert reading.finish_reasons == {} and not reading.ended
     assert reading.model is None and reading.output_tokens is None
     assert reading.error == "error without a message"
-    assert reading.notes == [
+    assert list(reading.notes) == [
         "The stream reported an error: error without a message",
         "Skipped events whose data is not a JSON object: 2.",
         "Skipped parts with text: 1.",

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from sse_inspect import dialects
-from sse_inspect.answer import rebuild
-from sse_inspect.delta import REASONING, REFUSAL, TEXT, TOOL, Delta, Reading
+from sse_inspect.analyze.answer import rebuild
 from sse_inspect.dialects import openai_chat
+from sse_inspect.dialects.base import REASONING, REFUSAL, TEXT, TOOL, Delta, Reading
 from sse_inspect.dialects.openai_chat import NAME, read, shape_matches, url_matches
 from sse_inspect.sse import Event, SSEDecoder
 
@@ -81,7 +81,7 @@ def test_manifest_stream(entry: dict[str, Any]) -> None:
     )
     assert reading.extra["system_fingerprint"].startswith("fp_")
     assert reading.error is None
-    assert reading.notes == []
+    assert list(reading.notes) == []
     # Azure's capture ends "data: [DONE]\n" with one LF: [DONE] is never dispatched.
     assert reading.ended is ("azure" not in entry["file"])
 
@@ -206,14 +206,14 @@ NOT_CONTENT: dict[str, dict[str, Any]] = {
 @pytest.mark.parametrize("chunk", NOT_CONTENT.values(), ids=list(NOT_CONTENT))
 def test_not_content(chunk: dict[str, Any]) -> None:
     reading = read(_stream(chunk))
-    assert reading.deltas == []
+    assert list(reading.deltas) == []
     assert reading.error is None
 
 
 def test_not_content_chunks_leave_only_the_text() -> None:
     events = _stream(*NOT_CONTENT.values(), _chunk(_content("Hi")), "[DONE]")
     reading = read(events)
-    assert reading.deltas == [Delta(10.0, 10, TEXT, "Hi")]
+    assert list(reading.deltas) == [Delta(10.0, 10, TEXT, "Hi")]
     assert reading.output_tokens == 7  # from the LiteLLM usage chunk
     assert reading.finish_reasons == {0: "stop"}
     assert reading.model == "m"  # Azure's empty model is not a model
@@ -432,12 +432,12 @@ def test_odd_input_never_raises() -> None:
         {"error": {"type": "only a type"}},
     ]
     reading = read(_stream(*[x if isinstance(x, str) else json.dumps(x) for x in odd]))
-    assert reading.deltas == []
+    assert list(reading.deltas) == []
     assert reading.output_tokens is None and reading.input_tokens is None
     assert reading.model is None
     assert reading.extra == {}
     assert reading.error == "only a type"
-    assert reading.notes == ["5 events were not a JSON chunk nor [DONE], and skipped."]
+    assert list(reading.notes) == ["5 events were not a JSON chunk nor [DONE], and skipped."]
 
 
 def test_several_chunks_in_one_event() -> None:
@@ -445,7 +445,7 @@ def test_several_chunks_in_one_event() -> None:
     data = json.dumps(_chunk(_content("a"))) + "\n" + json.dumps(_chunk(_content("b")))
     reading = read(_stream(data))
     assert [(d.event, d.text) for d in reading.deltas] == [(0, "a"), (0, "b")]
-    assert reading.notes == []
+    assert list(reading.notes) == []
 
 
 def test_content_filter_notes() -> None:
@@ -456,7 +456,7 @@ def test_content_filter_notes() -> None:
     )
     reading = read(events)
     assert reading.finish_reason == "content_filter"
-    assert reading.notes == [
+    assert list(reading.notes) == [
         "Azure's content filter flagged the prompt or the answer.",
         "Choice 0 was cut short by the content filter.",
     ]
@@ -469,11 +469,11 @@ def test_done_with_spaces_and_times() -> None:
     ]
     reading = read(events)
     assert reading.ended
-    assert reading.deltas == [Delta(1.5, 0, TEXT, "a")]
+    assert list(reading.deltas) == [Delta(1.5, 0, TEXT, "a")]
 
 
 def test_module_interface() -> None:
     assert openai_chat.NAME == "openai-chat"
     assert NAME in dialects.names()
     assert isinstance(read([]), Reading)
-    assert read([]).deltas == []
+    assert list(read([]).deltas) == []

@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sse_inspect import dialects
-from sse_inspect.answer import rebuild
-from sse_inspect.delta import REASONING, TEXT, TOOL, Reading
+from sse_inspect.analyze.answer import rebuild
 from sse_inspect.dialects import openai_responses as responses
+from sse_inspect.dialects.base import REASONING, TEXT, TOOL, Reading
 from sse_inspect.dialects.openai_responses import NAME
 from sse_inspect.sse import Event, SSEDecoder
 
@@ -103,7 +103,7 @@ def test_manifest_stream_rebuilds_as_expected(entry: dict[str, Any]) -> None:
         assert "reasoning_parts" not in reading.extra
     assert reading.ended is True
     assert reading.error is None
-    assert reading.notes == []
+    assert list(reading.notes) == []
     assert "text_mismatch" not in reading.extra
     assert reading.model == json.loads(events[0].data)["response"]["model"]
     # every delta has content (or names a call) and points at a real event of its time
@@ -230,7 +230,7 @@ def test_lifecycle_metadata_and_unknown_events_make_no_deltas() -> None:
             {"type": "response.something_new.delta", "delta": "not ours"},
         ]
     )
-    assert reading.deltas == []
+    assert list(reading.deltas) == []
     assert reading.model == "gpt-x"
     assert reading.ended is False
     assert reading.finish_reason is None
@@ -285,7 +285,7 @@ def test_done_events_repeating_streamed_content_make_no_deltas() -> None:
     answer = rebuild(reading.deltas).first
     assert answer.text == "Hi there"
     assert [(c.name, c.arguments) for c in answer.tool_calls.values()] == [("lookup", '{"q":"x"}')]
-    assert reading.notes == []
+    assert list(reading.notes) == []
     assert (reading.finish_reason, reading.output_tokens, reading.input_tokens) == (
         "completed",
         7,
@@ -306,7 +306,7 @@ def test_data_done_ends_the_stream() -> None:
     reading = _read([_text("a"), "[DONE]"])
     assert reading.ended is True
     assert reading.finish_reason is None
-    assert reading.notes == []
+    assert list(reading.notes) == []
 
 
 @pytest.mark.parametrize(
@@ -343,7 +343,7 @@ def test_a_null_error_field_is_no_error() -> None:
 def test_an_error_event_with_plain_text_data() -> None:
     reading = responses.read([_ev(_text("a")), Event("error", "upstream timeout", "", 1.0)])
     assert reading.error == "upstream timeout"
-    assert reading.notes == []
+    assert list(reading.notes) == []
 
 
 def test_response_failed_carries_the_error_and_status() -> None:
@@ -576,7 +576,7 @@ _FIELDS = st.sampled_from(
 )
 def test_any_field_values_never_raise(events: list[tuple[str, dict[str, Any]]]) -> None:
     reading = _read([{**fields, "type": typ} for typ, fields in events])
-    json.dumps(reading.extra)  # stays JSON-able
+    json.dumps(dict(reading.extra))  # stays JSON-able
     for d in reading.deltas:
         assert isinstance(d.text, str)
         assert d.text or d.name

@@ -20,8 +20,9 @@ from cryptography.hazmat.primitives import serialization
 from mitmproxy import certs, io
 from mitmproxy import http as mhttp
 
-from sse_inspect.chat_server import ChatServer, Script, openai_script
-from sse_inspect.proxy import CaptureProcess
+from sse_inspect.demo.chatsim import openai_script
+from sse_inspect.demo.harness import CaptureProcess
+from sse_inspect.replay.server import Script, ScriptServer
 
 
 def slow(n: int = 10, spacing: float = 0.1) -> Script:
@@ -77,7 +78,7 @@ def fetch(proxy_port: int, url: str, *, stop_after: int | None = None) -> Receiv
     return got
 
 
-def sent_body(server: ChatServer, path: str) -> bytes:
+def sent_body(server: ScriptServer, path: str) -> bytes:
     """The bytes the server wrote for the latest request to ``path``."""
     last = max(s.request for s in server.sent if s.path == path)
     return b"".join(s.data for s in server.sent if s.request == last)
@@ -163,8 +164,8 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def server() -> Iterator[ChatServer]:
-    s = ChatServer(ROUTES)
+def server() -> Iterator[ScriptServer]:
+    s = ScriptServer(ROUTES)
     s.start()
     yield s
     s.stop()

@@ -15,7 +15,7 @@ import h2.config
 import h2.connection
 import h2.events
 
-from sse_inspect.chat_server import Script
+from sse_inspect.replay.server import Script
 
 
 class H2Server:

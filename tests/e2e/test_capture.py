@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from sse_inspect.chat_server import ChatServer
+from sse_inspect.demo.harness import CaptureProcess
 from sse_inspect.load import read_capture
-from sse_inspect.proxy import CaptureProcess
+from sse_inspect.replay.server import ScriptServer
 
 from .conftest import ROUTES, Proxy, fetch, fetch_h2, flows_for, sent_body, server_tls, slow
 from .h2server import H2Server
 
 
-def test_events_reach_the_client_as_they_are_sent(server: ChatServer, proxy: Proxy) -> None:
+def test_events_reach_the_client_as_they_are_sent(server: ScriptServer, proxy: Proxy) -> None:
     got = fetch(proxy.port, server.base_url + "/slow")
     first, last = got.reads[0][0] - got.start, got.reads[-1][0] - got.start
     assert last >= 0.85  # ten events 100 ms apart
@@ -30,7 +30,7 @@ def test_events_reach_the_client_as_they_are_sent(server: ChatServer, proxy: Pro
 
 @pytest.mark.parametrize("path", ["/v1/chat/completions", "/gzip", "/split", "/slow"])
 def test_the_client_gets_exactly_the_servers_bytes(
-    server: ChatServer, proxy: Proxy, path: str
+    server: ScriptServer, proxy: Proxy, path: str
 ) -> None:
     got = fetch(proxy.port, server.base_url + path)
     assert got.body == sent_body(server, path)  # gzip stays gzip, split events stay split
@@ -40,7 +40,7 @@ def test_the_client_gets_exactly_the_servers_bytes(
         assert flow.response.headers["content-encoding"] == "gzip"
 
 
-def test_chunk_times_match_the_clients_arrival_times(server: ChatServer, proxy: Proxy) -> None:
+def test_chunk_times_match_the_clients_arrival_times(server: ScriptServer, proxy: Proxy) -> None:
     got = fetch(proxy.port, server.base_url + "/long")
     (flow,) = flows_for(proxy.capture, "/long")
     chunks = flow.metadata["sse_inspect"]["chunks"]
@@ -51,7 +51,7 @@ def test_chunk_times_match_the_clients_arrival_times(server: ChatServer, proxy: 
     assert statistics.median(lags) < 5 and max(lags) < 30 and min(lags) > -1, lags
 
 
-def test_a_client_abort_is_saved_incomplete(server: ChatServer, proxy: Proxy) -> None:
+def test_a_client_abort_is_saved_incomplete(server: ScriptServer, proxy: Proxy) -> None:
     path = "/slow"
     before = len(flows_for(proxy.capture, path, timeout=0))
     fetch(proxy.port, server.base_url + path, stop_after=2)
@@ -64,7 +64,7 @@ def test_a_client_abort_is_saved_incomplete(server: ChatServer, proxy: Proxy) ->
     assert len(flow.metadata["sse_inspect"]["chunks"]) >= 2
 
 
-def test_a_server_reset_is_saved_incomplete(server: ChatServer, proxy: Proxy) -> None:
+def test_a_server_reset_is_saved_incomplete(server: ScriptServer, proxy: Proxy) -> None:
     with pytest.raises((OSError, http.client.HTTPException)):  # the client sees it too
         fetch(proxy.port, server.base_url + "/reset")
     (flow,) = flows_for(proxy.capture, "/reset")
@@ -92,7 +92,7 @@ def test_http2_over_tls_streams_and_records_the_same_way(proxy: Proxy, tmp_path:
     assert statistics.median(lags) < 5 and max(lags) < 30, lags
 
 
-def test_analyze_reports_the_captured_streams(server: ChatServer, proxy: Proxy) -> None:
+def test_analyze_reports_the_captured_streams(server: ScriptServer, proxy: Proxy) -> None:
     fetch(proxy.port, server.base_url + "/slow")
     fetch(proxy.port, server.base_url + "/v1/chat/completions")
     result = subprocess.run(
@@ -115,11 +115,11 @@ def test_analyze_reports_the_captured_streams(server: ChatServer, proxy: Proxy) 
 
 
 def test_a_failure_inside_the_addon_never_costs_the_client_a_byte(
-    server: ChatServer, tmp_path: Path
+    server: ScriptServer, tmp_path: Path
 ) -> None:
     breaker = tmp_path / "breaker.py"
     breaker.write_text(
-        "import sse_inspect.addon as a\n"
+        "import sse_inspect.capture.addon as a\n"
         "class _Clock:\n"
         "    def time(self):\n"
         "        raise RuntimeError('clock broken on purpose')\n"
@@ -135,7 +135,7 @@ def test_a_failure_inside_the_addon_never_costs_the_client_a_byte(
 
 
 def test_ctrl_c_leaves_a_complete_file_with_the_stream_in_flight(
-    server: ChatServer, tmp_path: Path
+    server: ScriptServer, tmp_path: Path
 ) -> None:
     capture = tmp_path / "c.flow"
     with CaptureProcess(capture, confdir=tmp_path / "conf") as p:
@@ -146,7 +146,7 @@ def test_ctrl_c_leaves_a_complete_file_with_the_stream_in_flight(
     assert stream.timing == "per-chunk" and not stream.complete
 
 
-def test_script_form_works_with_plain_mitmdump(server: ChatServer, tmp_path: Path) -> None:
+def test_script_form_works_with_plain_mitmdump(server: ScriptServer, tmp_path: Path) -> None:
     mitmdump = Path(sys.executable).parent / "mitmdump"
     addon = Path(__file__).resolve().parents[2] / "addons" / "sse_capture.py"
     capture = tmp_path / "m.flow"

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from sse_inspect.chatsim import ANSWER, tokens
+from sse_inspect.demo.chatsim import ANSWER, tokens
 
 
 def test_demo_streams_the_answer_and_reports_it() -> None:

@@ -15,9 +15,9 @@ import anthropic
 import openai
 import pytest
 
-from sse_inspect.analysis import analyze
+from sse_inspect.analyze.analysis import analyze
+from sse_inspect.demo.harness import CaptureProcess, free_port
 from sse_inspect.load import read_capture
-from sse_inspect.proxy import CaptureProcess, free_port
 
 from .. import flows
 from ..conftest import SAMPLES
@@ -137,7 +137,7 @@ def test_record_replay_record_keeps_events_and_gaps(tmp_path: Path, sse_replay: 
             pass
     (a,) = [analyze(s) for s in read_capture(original)]
     (b,) = [analyze(s) for s in read_capture(again)]
-    assert [e.data for e in b.frames.events] == [e.data for e in a.frames.events]
+    assert [e.data for e in b.decoded.events] == [e.data for e in a.decoded.events]
     assert b.answer == a.answer and b.complete
     a_gaps = [y - x for x, y in itertools.pairwise(a.cadence.arrivals_ms or [])]
     b_gaps = [y - x for x, y in itertools.pairwise(b.cadence.arrivals_ms or [])]

@@ -8,7 +8,7 @@ import zlib
 import brotli
 import pytest
 
-from sse_inspect.coding import ContentCodingError, ContentDecoder, zstd
+from sse_inspect.decode.content import ContentCodingError, ContentDecoder, zstd
 
 BODY = "".join(f'data: {{"n": {i}, "text": "café —"}}\n\n' for i in range(300)).encode()
 

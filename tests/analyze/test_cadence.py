@@ -6,14 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from sse_inspect.analysis import analyze
-from sse_inspect.delta import REASONING, TEXT, TOOL, Delta, Reading
-from sse_inspect.frames import decode_frames
+from sse_inspect.analyze.analysis import analyze, decode_stream
+from sse_inspect.analyze.cadence import Cadence, cadence, percentile
+from sse_inspect.dialects.base import REASONING, TEXT, TOOL, Delta, Reading
 from sse_inspect.load import read_capture
-from sse_inspect.metrics import Cadence, cadence, percentile
-from sse_inspect.stream import Stream
+from sse_inspect.load.stream import Stream
 
-from . import flows
+from .. import flows
 
 # (offset s, bytes): a comment first, an empty event, then output events.
 SCHEDULE = [
@@ -35,7 +34,7 @@ def _stream(tmp_path: Path, schedule: list[tuple[float, bytes]] = SCHEDULE) -> S
 def _cadence(
     stream: Stream, kinds: dict[int, str], tokens: int | None = None, stall_ms: float = 1000.0
 ) -> Cadence:
-    frames = decode_frames(stream)
+    frames = decode_stream(stream)
     deltas = [Delta(frames.events[i].t, i, kind, "x") for i, kind in kinds.items()]
     return cadence(stream, frames, Reading(deltas=deltas, output_tokens=tokens), stall_ms)
 
@@ -62,7 +61,7 @@ def test_first_byte_event_output_and_answer(tmp_path: Path) -> None:
 
 
 def test_gaps_stalls_and_rates_from_events(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("sse_inspect.tokens._encoding", lambda: None)  # one token per event
+    monkeypatch.setattr("sse_inspect.analyze.tokens._encoding", lambda: None)  # one token per event
     c = _cadence(_stream(tmp_path), OUTPUT)
     # arrivals 0.30, 0.35, 1.55, 1.60, 1.60 -> gaps 50, 1200, 50, 0 ms
     assert c.arrivals_ms == pytest.approx([300, 350, 1550, 1600, 1600], abs=0.01)
@@ -123,7 +122,7 @@ def test_without_usage_an_offline_tokenizer_counts(tmp_path: Path) -> None:
     import tiktoken
 
     stream = _stream(tmp_path)
-    frames = decode_frames(stream)
+    frames = decode_stream(stream)
     texts = {2: "Hello there,", 3: " streaming world", 4: " and friends."}
     deltas = [Delta(frames.events[i].t, i, TEXT, text) for i, text in texts.items()]
     c = cadence(stream, frames, Reading(deltas=deltas))
@@ -137,6 +136,6 @@ def test_without_usage_an_offline_tokenizer_counts(tmp_path: Path) -> None:
 def test_without_a_tokenizer_each_output_event_counts_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("sse_inspect.tokens._encoding", lambda: None)
+    monkeypatch.setattr("sse_inspect.analyze.tokens._encoding", lambda: None)
     c = _cadence(_stream(tmp_path), OUTPUT)
     assert c.tokens_source == "events" and c.output_tokens == 5

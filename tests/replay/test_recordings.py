@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from sse_inspect.load import read_capture
-from sse_inspect.replay import Recordings, recording
-from sse_inspect.stream import Stream
+from sse_inspect.load.stream import Stream
+from sse_inspect.replay.recordings import Recordings, recording
 
-from . import flows
-from .conftest import SAMPLES
+from .. import flows
+from ..conftest import SAMPLES
 
 
 def _stream(path: Path) -> Stream:

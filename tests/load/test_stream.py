@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from sse_inspect.stream import Stream, is_event_stream
+from sse_inspect.load.stream import Stream
+from sse_inspect.sse import is_event_stream
 
-from .conftest import SHARED
+from ..conftest import SHARED
 
 CONTENT_TYPES: list[dict[str, Any]] = json.loads(
     (SHARED / "conformance" / "sse-content-type.json").read_text("utf-8")

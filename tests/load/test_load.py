@@ -9,8 +9,8 @@ from mitmproxy import flowfilter
 
 from sse_inspect.load import CaptureError, read_capture
 
-from . import flows
-from .conftest import SAMPLES
+from .. import flows
+from ..conftest import SAMPLES
 
 
 def test_flow_with_addon_metadata_has_per_chunk_timing(tmp_path: Path) -> None:

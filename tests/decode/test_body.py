@@ -5,11 +5,11 @@ from __future__ import annotations
 import zlib
 from pathlib import Path
 
-from sse_inspect.frames import decode_frames
+from sse_inspect.analyze.analysis import decode_stream
 from sse_inspect.load import read_capture
 
-from . import flows
-from .conftest import SAMPLES
+from .. import flows
+from ..conftest import SAMPLES
 
 
 def _only(path: Path):  # type: ignore[no-untyped-def]
@@ -19,7 +19,7 @@ def _only(path: Path):  # type: ignore[no-untyped-def]
 
 def test_each_event_gets_the_time_of_the_chunk_that_completed_it(tmp_path: Path) -> None:
     chunks = [(0.25, b"data: a\n"), (0.5, b"\ndata: b\n\ndata"), (0.75, b": c\n\n: ping\n\n")]
-    frames = decode_frames(_only(flows.write(tmp_path / "c.flow", [flows.sse_flow(chunks)])))
+    frames = decode_stream(_only(flows.write(tmp_path / "c.flow", [flows.sse_flow(chunks)])))
     assert [(e.data, e.t - flows.T0) for e in frames.events] == [
         ("a", 0.5),
         ("b", 0.5),
@@ -39,7 +39,7 @@ def test_gzip_stream_decodes_per_chunk_with_the_same_times(tmp_path: Path) -> No
     f = flows.sse_flow(
         coded, headers=[(b"Content-Type", b"text/event-stream"), (b"Content-Encoding", b"gzip")]
     )
-    frames = decode_frames(_only(flows.write(tmp_path / "c.flow", [f])))
+    frames = decode_stream(_only(flows.write(tmp_path / "c.flow", [f])))
     assert [(e.data, round(e.t - flows.T0, 3)) for e in frames.events] == [
         ("one", 0.1),
         ("two", 0.2),
@@ -48,8 +48,8 @@ def test_gzip_stream_decodes_per_chunk_with_the_same_times(tmp_path: Path) -> No
 
 
 def test_gzip_sample_gives_the_same_events_as_the_plain_one() -> None:
-    plain = decode_frames(_only(SAMPLES / "openai-chat.flow")).events
-    gz = decode_frames(_only(SAMPLES / "openai-chat-gzip.flow")).events
+    plain = decode_stream(_only(SAMPLES / "openai-chat.flow")).events
+    gz = decode_stream(_only(SAMPLES / "openai-chat-gzip.flow")).events
     assert [e.data for e in gz] == [e.data for e in plain] and len(plain) == 67
 
 
@@ -60,7 +60,7 @@ def test_a_corrupt_body_keeps_the_events_before_the_damage(tmp_path: Path) -> No
         [(0.1, good), (0.2, b"\xff" * 40)],
         headers=[(b"Content-Type", b"text/event-stream"), (b"Content-Encoding", b"gzip")],
     )
-    frames = decode_frames(_only(flows.write(tmp_path / "c.flow", [f])))
+    frames = decode_stream(_only(flows.write(tmp_path / "c.flow", [f])))
     assert [e.data for e in frames.events] == ["ok"]
     assert frames.error is not None and "cannot decode" in frames.error
 
@@ -70,5 +70,5 @@ def test_an_unsupported_coding_is_reported_not_raised(tmp_path: Path) -> None:
         [(0.1, b"data: x\n\n")],
         headers=[(b"Content-Type", b"text/event-stream"), (b"Content-Encoding", b"compress")],
     )
-    frames = decode_frames(_only(flows.write(tmp_path / "c.flow", [f])))
+    frames = decode_stream(_only(flows.write(tmp_path / "c.flow", [f])))
     assert frames.events == [] and frames.error and "compress" in frames.error

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from sse_inspect.analysis import analyze
+from sse_inspect.analyze.analysis import analyze
 from sse_inspect.cli import main
 from sse_inspect.load import read_capture
 
 from .. import flows
 from ..conftest import SAMPLES
-from ..har_schema import validate_har
+from .har_schema import validate_har
 
 DIALECT_SAMPLES = [
     SAMPLES / f"captured-{d}.flow"
@@ -77,10 +77,10 @@ def test_har_is_valid_and_keeps_every_event_with_its_time(capture: Path) -> None
         assert entry["response"]["content"]["mimeType"] == "text/event-stream"
         messages = entry["_eventSourceMessages"]
         assert [(m["eventName"], m["eventId"], m["data"]) for m in messages] == [
-            (e.event, e.id, e.data) for e in a.frames.events
+            (e.event, e.id, e.data) for e in a.decoded.events
         ]
         if a.cadence.timing == "per-chunk":
-            assert [m["time"] for m in messages] == [e.t for e in a.frames.events]
+            assert [m["time"] for m in messages] == [e.t for e in a.decoded.events]
             assert entry["timings"]["wait"] == pytest.approx(a.cadence.ttfb_ms, abs=0.01)
         assert entry["_sseMetrics"]["text"] == (
             a.answer.first.text if a.dialect != "generic" else None
@@ -95,11 +95,11 @@ def test_analyze_on_our_har_gives_what_it_gave_on_the_flow(capture: Path, tmp_pa
     assert export(capture, "-o", out).exit_code == 0
     (original,) = [analyze(s) for s in read_capture(capture)]
     (again,) = [analyze(s) for s in read_capture(out)]
-    assert [(e.event, e.data) for e in again.frames.events] == [
-        (e.event, e.data) for e in original.frames.events
+    assert [(e.event, e.data) for e in again.decoded.events] == [
+        (e.event, e.data) for e in original.decoded.events
     ]
-    assert [e.t for e in again.frames.events] == pytest.approx(
-        [e.t for e in original.frames.events]
+    assert [e.t for e in again.decoded.events] == pytest.approx(
+        [e.t for e in original.decoded.events]
     )
     assert again.dialect == original.dialect and again.answer == original.answer
     assert again.cadence.ttft_ms == pytest.approx(original.cadence.ttft_ms, abs=0.01)
@@ -125,7 +125,7 @@ def test_jsonl_has_one_line_per_event_with_its_delta(capture: Path) -> None:
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     streams = [analyze(s) for s in read_capture(capture)]
-    assert len(lines) == sum(len(a.frames.events) for a in streams)
+    assert len(lines) == sum(len(a.decoded.events) for a in streams)
     assert {tuple(sorted(line)) for line in lines} == {
         ("data", "delta", "dialect", "event", "flow_id", "id", "t")
     }
@@ -133,7 +133,7 @@ def test_jsonl_has_one_line_per_event_with_its_delta(capture: Path) -> None:
         mine = [line for line in lines if line["flow_id"] == a.stream.flow_id]
         text = "".join(d["text"] for line in mine for d in line["delta"] if d["kind"] == "text")
         assert text == a.answer.first.text  # the deltas rebuild the answer
-        t0 = a.frames.events[0].t - (a.stream.request_start or 0.0)
+        t0 = a.decoded.events[0].t - (a.stream.request_start or 0.0)
         assert mine[0]["t"] == pytest.approx(t0, abs=1e-6)  # seconds, rounded to 1 µs
 
 

@@ -10,11 +10,11 @@ import pytest
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from sse_inspect.analysis import Analysis, analyze
-from sse_inspect.export.markdown import transcript, user_messages
+from sse_inspect.analyze.analysis import Analysis, analyze
 from sse_inspect.load import read_capture
-from sse_inspect.record import stream_record
-from sse_inspect.report import ms
+from sse_inspect.present.json import stream_record
+from sse_inspect.present.markdown import transcript
+from sse_inspect.present.units import ms
 
 from ..conftest import SAMPLES, SHARED
 
@@ -187,112 +187,3 @@ def test_a_raw_body_has_no_request() -> None:
     request = part(transcript([a]), "Request")
     assert "No request was captured" in request
     assert request.startswith(f"Model: `{a.reading.model}` (as the stream names it).")
-
-
-# --- user_messages -------------------------------------------------------------------------
-
-
-def body(value: object) -> bytes:
-    return json.dumps(value).encode()
-
-
-def text(t: str) -> dict[str, str]:
-    return {"type": "text", "text": t}
-
-
-def test_openai_chat_messages_with_string_and_list_of_parts() -> None:
-    image = {"type": "image_url", "image_url": {"url": "data:"}}
-    call = {"id": "1", "type": "function", "function": {"name": "look", "arguments": "{}"}}
-    sent = {
-        "model": "gpt-4o",
-        "messages": [
-            {"role": "system", "content": "Be brief."},
-            {"role": "user", "content": [text("What is"), text("this?"), image]},
-            {"role": "assistant", "content": None, "tool_calls": [call]},
-            {"role": "tool", "tool_call_id": "1", "content": "a cat"},
-        ],
-    }
-    assert user_messages(body(sent), "openai-chat") == [
-        ("system", "Be brief."),
-        ("user", "What is\n\nthis?\n\n[image_url]"),
-        ("assistant", "[tool call: look]"),
-        ("tool", "a cat"),
-    ]
-
-
-def test_openai_responses_input_string_or_items_and_instructions() -> None:
-    assert user_messages(body({"input": "Hi", "instructions": "Be kind."}), "openai-responses") == [
-        ("system", "Be kind."),
-        ("user", "Hi"),
-    ]
-    items = [
-        {"role": "developer", "content": "Answer in French."},
-        {"role": "user", "content": [{"type": "input_text", "text": "Hello"}]},
-        {"type": "function_call_output", "call_id": "1", "output": "{}"},  # no role: not a message
-        {"role": "assistant", "content": [{"type": "output_text", "text": "Bonjour"}]},
-    ]
-    assert user_messages(body({"input": items}), "openai-responses") == [
-        ("developer", "Answer in French."),
-        ("user", "Hello"),
-        ("assistant", "Bonjour"),
-    ]
-
-
-def test_anthropic_system_string_or_blocks_and_content_blocks() -> None:
-    messages = [
-        {"role": "user", "content": "Hi"},
-        {"role": "assistant", "content": [{"type": "text", "text": "Hello"}]},
-        {"role": "user", "content": [{"type": "image", "source": {}}, text("And this?")]},
-    ]
-    expected = [("user", "Hi"), ("assistant", "Hello"), ("user", "[image]\n\nAnd this?")]
-    as_string = {"system": "You are terse.", "messages": messages}
-    assert user_messages(body(as_string), "anthropic") == [("system", "You are terse."), *expected]
-    blocks = [{"type": "text", "text": "You are terse."}, {"type": "text", "text": "Really."}]
-    as_blocks = {"system": blocks, "messages": messages}
-    assert user_messages(body(as_blocks), "anthropic") == [
-        ("system", "You are terse.\n\nReally."),
-        *expected,
-    ]
-
-
-def test_gemini_system_instruction_and_contents() -> None:
-    sent = {
-        "systemInstruction": {"parts": [{"text": "Be brief."}]},
-        "contents": [
-            {"role": "user", "parts": [{"text": "Hi"}, {"text": "there"}]},
-            {"role": "model", "parts": [{"text": "Hello"}]},
-            {"parts": [{"inlineData": {"mimeType": "image/png", "data": ""}}]},
-        ],
-    }
-    assert user_messages(body(sent), "gemini") == [
-        ("system", "Be brief."),
-        ("user", "Hi\n\nthere"),
-        ("model", "Hello"),
-        ("user", "[inlineData]"),
-    ]
-
-
-def test_chatgpt_web_author_roles_and_parts() -> None:
-    sent = {
-        "action": "next",
-        "messages": [
-            {"author": {"role": "user"}, "content": {"content_type": "text", "parts": ["Hi"]}},
-            {"author": {"role": "user"}, "content": {"parts": ["one", "two"]}},
-        ],
-    }
-    assert user_messages(body(sent), "chatgpt-web") == [("user", "Hi"), ("user", "one\n\ntwo")]
-
-
-@pytest.mark.parametrize(
-    ("raw", "dialect"),
-    [
-        (b'{"messages": [', "openai-chat"),  # cut JSON
-        (b"\xff\xfe not json", "anthropic"),
-        (b"[1, 2]", "openai-chat"),  # JSON, but not an object
-        (b"", "gemini"),
-        (b'{"messages": "Hi"}', "openai-chat"),  # another shape
-        (b'{"messages": [{"role": "user", "content": "Hi"}]}', "generic"),  # unknown dialect
-    ],
-)
-def test_unreadable_bodies_give_no_messages(raw: bytes, dialect: str) -> None:
-    assert user_messages(raw, dialect) == []

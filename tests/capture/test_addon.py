@@ -10,7 +10,7 @@ from mitmproxy import exceptions, flow, http
 from mitmproxy.addons import save
 from mitmproxy.test import taddons, tflow
 
-from sse_inspect.addon import SSE_ONLY, SSECapture
+from sse_inspect.capture.addon import SSE_ONLY, SSECapture
 from sse_inspect.load.flows import stream_from_flow
 
 
