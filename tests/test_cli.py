@@ -159,6 +159,7 @@ def _script() -> Path:
     return Path(sys.executable).parent / "sse-inspect"
 
 
+@pytest.mark.e2e
 def test_installed_console_script() -> None:
     proc = subprocess.run(
         [_script(), "analyze", "--json", SAMPLES / "mixed.flow"],
