@@ -31,10 +31,10 @@ _EXPORTS = {
     "Delta": "sse_inspect.dialects.base",
     "Reading": "sse_inspect.dialects.base",
     "Dialect": "sse_inspect.dialects.base",
-    "Analysis": "sse_inspect.analyze.analysis",
-    "analyze": "sse_inspect.analyze.analysis",
-    "Answer": "sse_inspect.analyze.answer",
-    "Cadence": "sse_inspect.analyze.cadence",
+    "Analysis": "sse_inspect.analysis.analysis",
+    "analyze": "sse_inspect.analysis.analysis",
+    "Answer": "sse_inspect.analysis.answer",
+    "Cadence": "sse_inspect.analysis.cadence",
     "stream_record": "sse_inspect.present.json",
 }
 
@@ -59,9 +59,9 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .analyze.analysis import Analysis, analyze
-    from .analyze.answer import Answer
-    from .analyze.cadence import Cadence
+    from .analysis.analysis import Analysis, analyze
+    from .analysis.answer import Answer
+    from .analysis.cadence import Cadence
     from .capture.addon import SSECapture
     from .dialects.base import Delta, Dialect, Reading
     from .load import read_capture

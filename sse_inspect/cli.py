@@ -18,9 +18,9 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from . import __version__
-from .analyze.analysis import Analysis
-from .analyze.analysis import analyze as analyze_stream
-from .analyze.cadence import DEFAULT_STALL_MS
+from .analysis.analysis import Analysis
+from .analysis.analysis import analyze as analyze_stream
+from .analysis.cadence import DEFAULT_STALL_MS
 from .dialects import names as dialect_names
 from .load import CaptureError, Stream, read_capture
 from .present.json import document, frame_records, stream_record

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sse_inspect.analyze.analysis import analyze
+from sse_inspect.analysis.analysis import analyze
 from sse_inspect.demo.chatsim import ANSWER, tokens
 from sse_inspect.load import read_capture
 

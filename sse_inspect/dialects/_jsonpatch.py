@@ -114,6 +114,11 @@ def touches(path: str, target: str) -> bool:
     )
 
 
+def _is_index(token: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also takes ``"²"``, which ``int()`` refuses."""
+    return token.isascii() and token.isdigit()
+
+
 def _tokens(path: str) -> list[str]:
     return [t.replace("~1", "/").replace("~0", "~") for t in path.split("/")[1:]]
 
@@ -121,7 +126,7 @@ def _tokens(path: str) -> list[str]:
 def _child(container: Any, token: str) -> Any:
     if isinstance(container, dict):
         return container.get(token)
-    if isinstance(container, list) and token.isdigit() and int(token) < len(container):
+    if isinstance(container, list) and _is_index(token) and int(token) < len(container):
         return container[int(token)]
     return None
 
@@ -153,7 +158,7 @@ def _apply_index(container: list[Any], token: str, op: str, value: Any) -> bool:
     if token == "-" and op in ("add", "append"):
         container.append(value)
         return True
-    if not token.isdigit():
+    if not _is_index(token):
         return False
     i = int(token)
     if op == "add" and i <= len(container):

@@ -1,8 +1,8 @@
 """What every dialect shares: the pieces it reads out of events, and the shape it has.
 
 A dialect turns SSE events into a :class:`Reading` (timed :class:`Delta` pieces of the
-answer, and facts about the stream); :mod:`sse_inspect.analyze.answer` folds the deltas
-into the answer and :mod:`sse_inspect.analyze.cadence` times them. Plain data, one way:
+answer, and facts about the stream); :mod:`sse_inspect.analysis.answer` folds the deltas
+into the answer and :mod:`sse_inspect.analysis.cadence` times them. Plain data, one way:
 a reader fills a :class:`Draft` and hands over the frozen :class:`Reading` it makes.
 """
 

@@ -1,3 +1,3 @@
-"""Presentation: every way an :class:`~sse_inspect.analyze.analysis.Analysis` is shown or
+"""Presentation: every way an :class:`~sse_inspect.analysis.analysis.Analysis` is shown or
 written (Contract 4 JSON, terminal renderables, HAR, JSON Lines, Markdown), redaction,
 and the atomic file write."""

@@ -17,7 +17,7 @@ from mitmproxy.addons.savehar import SaveHar
 from mitmproxy.connection import Server
 
 from .. import __version__
-from ..analyze.analysis import Analysis
+from ..analysis.analysis import Analysis
 from ..decode.body import decoded_bytes
 from ..load.stream import Stream
 from .json import stream_record

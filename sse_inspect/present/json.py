@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from ..analyze.analysis import Analysis
-from ..analyze.answer import Choice
+from ..analysis.analysis import Analysis
+from ..analysis.answer import Choice
 
 __all__ = ["VERSION", "document", "frame_records", "stream_record"]
 

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ..analyze.analysis import Analysis
+from ..analysis.analysis import Analysis
 from ..dialects.base import Delta
 
 __all__ = ["jsonl_lines"]

@@ -24,8 +24,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from .. import dialects
-from ..analyze.analysis import Analysis
-from ..analyze.answer import Choice, Fold, PartKey
+from ..analysis.analysis import Analysis
+from ..analysis.answer import Choice, Fold, PartKey
 from ..dialects._json import json_object
 from ..dialects.base import REASONING, TOOL
 from .json import stream_record

@@ -17,7 +17,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from ..analyze.analysis import Analysis
+from ..analysis.analysis import Analysis
 from ..sse import Comment, Event
 from .json import stream_record
 from .units import ms, shorten

@@ -182,4 +182,11 @@ def test_only_event_streams_are_saved_unless_asked() -> None:
 def test_without_save_addon_running_is_harmless(
     addon: tuple[SSECapture, taddons.context],
 ) -> None:
-    addon[0].running()
+    a, tctx = addon
+    assert "save_stream_filter" not in tctx.options
+    a.running()  # must neither fail nor invent Save's option
+    assert "save_stream_filter" not in tctx.options
+    f = sse_flow()
+    a.responseheaders(f)
+    play(f, [b"data: x\n\n"])
+    assert f.metadata["sse_inspect"]["complete"] is True  # and it still records

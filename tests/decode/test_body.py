@@ -5,7 +5,8 @@ from __future__ import annotations
 import zlib
 from pathlib import Path
 
-from sse_inspect.analyze.analysis import decode_stream
+from sse_inspect.analysis.analysis import decode_stream
+from sse_inspect.decode.body import event_ends
 from sse_inspect.load import read_capture
 
 from .. import flows
@@ -72,3 +73,23 @@ def test_an_unsupported_coding_is_reported_not_raised(tmp_path: Path) -> None:
     )
     frames = decode_stream(_only(flows.write(tmp_path / "c.flow", [f])))
     assert frames.events == [] and frames.error and "compress" in frames.error
+
+
+def test_event_ends_with_cr_only_line_ends() -> None:
+    body = b"data: a\r\rdata: b\r\r: c\r\rdata: d\r"
+    # the comment dispatches nothing; the last event has no blank line: no end for it
+    assert event_ends(body) == [9, 18]
+
+
+def test_event_ends_count_a_leading_bom_and_mixed_line_ends() -> None:
+    body = b"\xef\xbb\xbfdata: a\n\ndata: b\r\n\r\ndata: c\r\n"
+    assert event_ends(body) == [12, 23]
+    assert body[:12].endswith(b"\n\n") and body[12:23] == b"data: b\r\n\r\n"
+
+
+def test_event_ends_agree_with_the_decoder_on_every_sample() -> None:
+    for path in (SAMPLES / "openai-chat.sse", SAMPLES / "openai-chat.flow"):
+        stream = _only(path)
+        ends = event_ends(stream.body)
+        assert len(ends) == len(decode_stream(stream).events)
+        assert all(stream.body[end - 2 : end] == b"\n\n" for end in ends)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from sse_inspect import dialects
-from sse_inspect.analyze.answer import rebuild
+from sse_inspect.analysis.answer import rebuild
 from sse_inspect.dialects import anthropic
 from sse_inspect.dialects.base import REASONING, TEXT, TOOL, Delta, Reading
 from sse_inspect.sse import Event, SSEDecoder

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from sse_inspect import dialects
-from sse_inspect.analyze.answer import rebuild
+from sse_inspect.analysis.answer import rebuild
 from sse_inspect.dialects import chatgpt_web
 from sse_inspect.dialects.base import REASONING, TEXT
 from sse_inspect.dialects.chatgpt_web import NAME, read, shape_matches, url_matches

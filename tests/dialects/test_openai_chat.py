@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from sse_inspect import dialects
-from sse_inspect.analyze.answer import rebuild
+from sse_inspect.analysis.answer import rebuild
 from sse_inspect.dialects import openai_chat
 from sse_inspect.dialects.base import REASONING, REFUSAL, TEXT, TOOL, Delta, Reading
 from sse_inspect.dialects.openai_chat import NAME, read, shape_matches, url_matches

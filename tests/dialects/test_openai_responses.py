@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sse_inspect import dialects
-from sse_inspect.analyze.answer import rebuild
+from sse_inspect.analysis.answer import rebuild
 from sse_inspect.dialects import openai_responses as responses
 from sse_inspect.dialects.base import REASONING, TEXT, TOOL, Reading
 from sse_inspect.dialects.openai_responses import NAME

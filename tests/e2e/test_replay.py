@@ -15,7 +15,7 @@ import anthropic
 import openai
 import pytest
 
-from sse_inspect.analyze.analysis import analyze
+from sse_inspect.analysis.analysis import analyze
 from sse_inspect.demo.harness import CaptureProcess, free_port
 from sse_inspect.load import read_capture
 

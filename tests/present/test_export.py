@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from sse_inspect.analyze.analysis import analyze
+from sse_inspect.analysis.analysis import analyze
 from sse_inspect.cli import main
 from sse_inspect.load import read_capture
 

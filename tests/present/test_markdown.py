@@ -10,7 +10,7 @@ import pytest
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from sse_inspect.analyze.analysis import Analysis, analyze
+from sse_inspect.analysis.analysis import Analysis, analyze
 from sse_inspect.load import read_capture
 from sse_inspect.present.json import stream_record
 from sse_inspect.present.markdown import transcript

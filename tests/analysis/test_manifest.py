@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from sse_inspect.analyze.analysis import analyze
+from sse_inspect.analysis.analysis import analyze
 from sse_inspect.load import read_capture
 from sse_inspect.present.json import stream_record
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sse_inspect.analyze.analysis import analyze, decode_stream
-from sse_inspect.analyze.cadence import Cadence, cadence, percentile
+from sse_inspect.analysis.analysis import analyze, decode_stream
+from sse_inspect.analysis.cadence import Cadence, cadence, percentile
 from sse_inspect.dialects.base import REASONING, TEXT, TOOL, Delta, Reading
 from sse_inspect.load import read_capture
 from sse_inspect.load.stream import Stream
@@ -61,7 +61,9 @@ def test_first_byte_event_output_and_answer(tmp_path: Path) -> None:
 
 
 def test_gaps_stalls_and_rates_from_events(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("sse_inspect.analyze.tokens._encoding", lambda: None)  # one token per event
+    monkeypatch.setattr(
+        "sse_inspect.analysis.tokens._encoding", lambda: None
+    )  # one token per event
     c = _cadence(_stream(tmp_path), OUTPUT)
     # arrivals 0.30, 0.35, 1.55, 1.60, 1.60 -> gaps 50, 1200, 50, 0 ms
     assert c.arrivals_ms == pytest.approx([300, 350, 1550, 1600, 1600], abs=0.01)
@@ -136,6 +138,6 @@ def test_without_usage_an_offline_tokenizer_counts(tmp_path: Path) -> None:
 def test_without_a_tokenizer_each_output_event_counts_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("sse_inspect.analyze.tokens._encoding", lambda: None)
+    monkeypatch.setattr("sse_inspect.analysis.tokens._encoding", lambda: None)
     c = _cadence(_stream(tmp_path), OUTPUT)
     assert c.tokens_source == "events" and c.output_tokens == 5
