@@ -114,7 +114,7 @@ class ScriptServer:
         self._thread = threading.Thread(target=asyncio.run, args=(self._serve(),), daemon=True)
         self._thread.start()
         if not self._ready.wait(10):
-            raise RuntimeError("chat server did not start")
+            raise RuntimeError("script server did not start")
         if self.error is not None:
             raise self.error
         return self.base_url

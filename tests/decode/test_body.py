@@ -20,14 +20,14 @@ def _only(path: Path):  # type: ignore[no-untyped-def]
 
 def test_each_event_gets_the_time_of_the_chunk_that_completed_it(tmp_path: Path) -> None:
     chunks = [(0.25, b"data: a\n"), (0.5, b"\ndata: b\n\ndata"), (0.75, b": c\n\n: ping\n\n")]
-    frames = decode_stream(_only(flows.write(tmp_path / "c.flow", [flows.sse_flow(chunks)])))
-    assert [(e.data, e.t - flows.T0) for e in frames.events] == [
+    decoded = decode_stream(_only(flows.write(tmp_path / "c.flow", [flows.sse_flow(chunks)])))
+    assert [(e.data, e.t - flows.T0) for e in decoded.events] == [
         ("a", 0.5),
         ("b", 0.5),
         ("c", 0.75),
     ]
-    assert [(c.text, c.after) for c in frames.comments] == [(" ping", 3)]
-    assert frames.first_byte == flows.T0 + 0.25
+    assert [(c.text, c.after) for c in decoded.comments] == [(" ping", 3)]
+    assert decoded.first_byte == flows.T0 + 0.25
 
 
 def test_gzip_stream_decodes_per_chunk_with_the_same_times(tmp_path: Path) -> None:
@@ -40,12 +40,12 @@ def test_gzip_stream_decodes_per_chunk_with_the_same_times(tmp_path: Path) -> No
     f = flows.sse_flow(
         coded, headers=[(b"Content-Type", b"text/event-stream"), (b"Content-Encoding", b"gzip")]
     )
-    frames = decode_stream(_only(flows.write(tmp_path / "c.flow", [f])))
-    assert [(e.data, round(e.t - flows.T0, 3)) for e in frames.events] == [
+    decoded = decode_stream(_only(flows.write(tmp_path / "c.flow", [f])))
+    assert [(e.data, round(e.t - flows.T0, 3)) for e in decoded.events] == [
         ("one", 0.1),
         ("two", 0.2),
     ]
-    assert frames.decoded_bytes == sum(map(len, events)) and frames.error is None
+    assert decoded.decoded_bytes == sum(map(len, events)) and decoded.error is None
 
 
 def test_gzip_sample_gives_the_same_events_as_the_plain_one() -> None:
@@ -61,9 +61,9 @@ def test_a_corrupt_body_keeps_the_events_before_the_damage(tmp_path: Path) -> No
         [(0.1, good), (0.2, b"\xff" * 40)],
         headers=[(b"Content-Type", b"text/event-stream"), (b"Content-Encoding", b"gzip")],
     )
-    frames = decode_stream(_only(flows.write(tmp_path / "c.flow", [f])))
-    assert [e.data for e in frames.events] == ["ok"]
-    assert frames.error is not None and "cannot decode" in frames.error
+    decoded = decode_stream(_only(flows.write(tmp_path / "c.flow", [f])))
+    assert [e.data for e in decoded.events] == ["ok"]
+    assert decoded.error is not None and "cannot decode" in decoded.error
 
 
 def test_an_unsupported_coding_is_reported_not_raised(tmp_path: Path) -> None:
@@ -71,8 +71,8 @@ def test_an_unsupported_coding_is_reported_not_raised(tmp_path: Path) -> None:
         [(0.1, b"data: x\n\n")],
         headers=[(b"Content-Type", b"text/event-stream"), (b"Content-Encoding", b"compress")],
     )
-    frames = decode_stream(_only(flows.write(tmp_path / "c.flow", [f])))
-    assert frames.events == [] and frames.error and "compress" in frames.error
+    decoded = decode_stream(_only(flows.write(tmp_path / "c.flow", [f])))
+    assert decoded.events == [] and decoded.error and "compress" in decoded.error
 
 
 def test_event_ends_with_cr_only_line_ends() -> None:
