@@ -2,7 +2,24 @@
 
 from __future__ import annotations
 
-__all__ = ["content_text", "role"]
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ._json import json_object
+from .base import Message
+
+__all__ = ["content_text", "conversation", "role"]
+
+
+def conversation(
+    request_body: bytes, messages: Callable[[dict[str, Any]], Iterable[Message]]
+) -> list[Message]:
+    """The messages a request body (a JSON object) holds, as ``messages`` reads them, the
+    empty ones left out; ``[]`` for a body that is not a JSON object."""
+    body = json_object(request_body)
+    if body is None:
+        return []
+    return [(who, text) for who, text in messages(body) if text]
 
 
 def content_text(content: object) -> str:

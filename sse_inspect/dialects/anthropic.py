@@ -20,13 +20,13 @@ metadata of a block, not output.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
 from ..sse import Event
 from ._json import as_int, as_str, dicts, json_object
-from ._prompt import content_text, role
+from ._prompt import content_text, conversation, role
 from .base import REASONING, TEXT, TOOL, Delta, Draft, Message, Reading, read_all
 
 __all__ = ["NAME", "REQUEST_HEADERS", "prompt", "read", "shape_matches", "url_matches"]
@@ -76,14 +76,13 @@ def read(events: Iterable[Event]) -> Reading:
 
 def prompt(request_body: bytes) -> list[Message]:
     """``system`` (a string or blocks), then ``messages[].content`` (a string or blocks)."""
-    body = json_object(request_body)
-    if body is None:
-        return []
-    messages = [("system", content_text(body.get("system")))]
-    messages += [
-        (role(m.get("role")), content_text(m.get("content"))) for m in dicts(body.get("messages"))
-    ]
-    return [(who, text) for who, text in messages if text]
+    return conversation(request_body, _messages)
+
+
+def _messages(body: dict[str, Any]) -> Iterator[Message]:
+    yield "system", content_text(body.get("system"))
+    for m in dicts(body.get("messages")):
+        yield role(m.get("role")), content_text(m.get("content"))
 
 
 class _Reader:

@@ -46,14 +46,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
 from ..sse import Event
-from ._json import INVALID, as_dict, dicts, json_object, parse
+from ._json import INVALID, as_dict, dicts, parse
 from ._jsonpatch import OPS, Document, GrowingStr, get, join, string, touches
-from ._prompt import content_text, role
+from ._prompt import content_text, conversation, role
 from .base import REASONING, TEXT, Delta, Draft, Message, Reading, read_all
 
 __all__ = ["NAME", "REQUEST_HEADERS", "prompt", "read", "shape_matches", "url_matches"]
@@ -98,17 +98,15 @@ def read(events: Iterable[Event]) -> Reading:
 
 def prompt(request_body: bytes) -> list[Message]:
     """``messages[].author.role`` and ``content.parts`` (the web app's request)."""
-    body = json_object(request_body)
-    if body is None:
-        return []
-    messages = [
-        (
+    return conversation(request_body, _messages)
+
+
+def _messages(body: dict[str, Any]) -> Iterator[Message]:
+    for m in dicts(body.get("messages")):
+        yield (
             role(as_dict(m.get("author")).get("role")),
             content_text(as_dict(m.get("content")).get("parts")),
         )
-        for m in dicts(body.get("messages"))
-    ]
-    return [(who, text) for who, text in messages if text]
 
 
 class _Reader:

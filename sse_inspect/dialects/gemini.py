@@ -20,13 +20,13 @@ an ``error`` object (``code``, ``message``, ``status``).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
 from ..sse import Event
 from ._json import as_dict, as_int, as_str, dicts, json_object
-from ._prompt import content_text
+from ._prompt import content_text, conversation
 from .base import REASONING, TEXT, TOOL, Delta, Draft, Message, Reading, read_all
 
 __all__ = ["NAME", "REQUEST_HEADERS", "prompt", "read", "shape_matches", "url_matches"]
@@ -64,14 +64,14 @@ def read(events: Iterable[Event]) -> Reading:
 
 def prompt(request_body: bytes) -> list[Message]:
     """``systemInstruction``, then ``contents[].role`` with ``parts[].text``."""
-    body = json_object(request_body)
-    if body is None:
-        return []
+    return conversation(request_body, _messages)
+
+
+def _messages(body: dict[str, Any]) -> Iterator[Message]:
     system = body.get("systemInstruction", body.get("system_instruction"))
-    messages = [("system", content_text(as_dict(system).get("parts")))]
+    yield "system", content_text(as_dict(system).get("parts"))
     for c in dicts(body.get("contents")):
-        messages.append((as_str(c.get("role")) or "user", content_text(c.get("parts"))))
-    return [(who, text) for who, text in messages if text]
+        yield as_str(c.get("role")) or "user", content_text(c.get("parts"))
 
 
 class _Reader:

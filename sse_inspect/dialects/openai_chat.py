@@ -18,12 +18,12 @@ llama.cpp's ``timings``. A chunk with ``error`` is an error reported mid-stream.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from ..sse import Event
-from ._json import as_dict, as_str, dicts, is_int, json_object
-from ._prompt import content_text, role
+from ._json import as_dict, as_str, dicts, is_int
+from ._prompt import content_text, conversation, role
 from .base import REASONING, REFUSAL, TEXT, TOOL, Delta, Draft, Message, Reading, read_all
 
 __all__ = ["NAME", "REQUEST_HEADERS", "prompt", "read", "shape_matches", "url_matches"]
@@ -265,17 +265,16 @@ def read(events: Iterable[Event]) -> Reading:
 def prompt(request_body: bytes) -> list[Message]:
     """``messages[].role/content`` (a string or parts with ``text``); an assistant turn's
     tool calls as ``[tool call: name]``."""
-    body = json_object(request_body)
-    if body is None:
-        return []
-    messages = []
+    return conversation(request_body, _messages)
+
+
+def _messages(body: dict[str, Any]) -> Iterator[Message]:
     for m in dicts(body.get("messages")):
         text = content_text(m.get("content"))
         calls = [as_str(as_dict(c.get("function")).get("name")) for c in dicts(m.get("tool_calls"))]
         if calls:
             text = "\n\n".join([text, *(f"[tool call: {name}]" for name in calls)]).strip()
-        messages.append((role(m.get("role")), text))
-    return [(who, text) for who, text in messages if text]
+        yield role(m.get("role")), text
 
 
 def _lines(r: _Reader, data: str, i: int, t: float) -> int:

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..sse import Event
-from ._json import as_int, dicts, json_object, parse
-from ._prompt import content_text, role
+from ._json import as_int, dicts, parse
+from ._prompt import content_text, conversation, role
 from .base import REASONING, REFUSAL, TEXT, TOOL, Delta, Draft, Message, Reading, read_all
 
 __all__ = ["NAME", "REQUEST_HEADERS", "prompt", "read", "shape_matches", "url_matches"]
@@ -119,18 +119,18 @@ def read(events: Iterable[Event]) -> Reading:
 def prompt(request_body: bytes) -> list[Message]:
     """``instructions`` as a system message, then ``input``: a string, or items with
     ``role`` and ``content``."""
-    body = json_object(request_body)
-    if body is None:
-        return []
-    messages = [("system", content_text(body.get("instructions")))]
+    return conversation(request_body, _messages)
+
+
+def _messages(body: dict[str, Any]) -> Iterator[Message]:
+    yield "system", content_text(body.get("instructions"))
     given = body.get("input")
     if isinstance(given, str):
-        messages.append(("user", given))
-    else:
-        for item in dicts(given):
-            if "role" in item:
-                messages.append((role(item.get("role")), content_text(item.get("content"))))
-    return [(who, text) for who, text in messages if text]
+        yield "user", given
+        return
+    for item in dicts(given):
+        if "role" in item:
+            yield role(item.get("role")), content_text(item.get("content"))
 
 
 class _Reader:
