@@ -7,7 +7,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3 \
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench dist clean
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "error: no Python >= 3.12 found; set PYTHON=/path/to/python3.12" >&2; exit 2; }
@@ -38,5 +38,9 @@ bench: $(VENV)/.installed
 	$(BIN)/python -m pip install -q -e '.[bench]'
 	$(BIN)/python bench/decoder.py
 
+# A wheel in dist/ for `pip install` or `pipx install` elsewhere.
+dist: | $(BIN)/python
+	$(BIN)/python -m pip wheel -q --no-deps -w dist .
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

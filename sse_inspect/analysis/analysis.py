@@ -12,9 +12,10 @@ from ..load.stream import Stream
 from .answer import Answer, rebuild
 from .cadence import DEFAULT_STALL_MS, Cadence, cadence
 
-__all__ = ["Analysis", "analyze", "decode_stream"]
+__all__ = ["CLOSED_AFTER_END", "LENIENT_NOTE", "Analysis", "analyze", "decode_stream"]
 
 LENIENT_NOTE = "read from the unterminated last event: a browser would show nothing"
+CLOSED_AFTER_END = "the connection closed after the end marker ({}); nothing was lost"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,27 @@ class Analysis:
         if self.reading.ended:
             return True
         return self.stream.complete and self.decoded.unterminated is None
+
+    @property
+    def error(self) -> str | None:
+        """What was lost or went wrong, or ``None``: the stream's own error, a body that could
+        not be decoded, or the transport's error (a client abort, a reset, the capture
+        stopping) unless the dialect's end marker had already arrived."""
+        if self.reading.error is not None:
+            return self.reading.error
+        if self.decoded.error is not None:
+            return self.decoded.error
+        if self.reading.ended:
+            return None  # a client closing after [DONE] (the openai SDK does) lost nothing
+        return self.stream.error
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """The dialect's notes, and what the transport said when it was not an error."""
+        closed = self.stream.error is not None and self.error != self.stream.error
+        if closed and self.reading.ended:
+            return (*self.reading.notes, CLOSED_AFTER_END.format(self.stream.error))
+        return self.reading.notes
 
 
 def decode_stream(stream: Stream) -> DecodedBody:

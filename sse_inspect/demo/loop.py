@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -62,8 +63,14 @@ def _content(data: str) -> str:
         return ""  # [DONE] and anything not JSON
 
 
-def run_demo(analyze: Callable[[Path], None], out: TextIO = sys.stdout) -> None:
-    """Run the loop; ``analyze`` reports on the capture file (the CLI passes its own)."""
+def run_demo(
+    analyze: Callable[[Path], None], out: TextIO = sys.stdout, keep: Path | None = None
+) -> None:
+    """Run the loop; ``analyze`` reports on the capture file (the CLI passes its own).
+
+    The capture lives in a temporary directory, removed at the end, unless ``keep`` names
+    where to copy it.
+    """
     with tempfile.TemporaryDirectory(prefix="sse-inspect-demo-") as tmp:
         capture_file = Path(tmp) / "demo.flow"
         with ScriptServer({CHAT_PATH: openai_script()}) as base_url:
@@ -76,3 +83,6 @@ def run_demo(analyze: Callable[[Path], None], out: TextIO = sys.stdout) -> None:
                 ttft = stream_answer(proxy.port, base_url + CHAT_PATH, out)
             out.write(f"\n(first token after {ttft * 1e3:.0f} ms; the proxy has stopped)\n\n")
         analyze(capture_file)
+        if keep is not None:
+            shutil.copyfile(capture_file, keep)
+            out.write(f"\nThe capture is kept in {keep}: sse-inspect analyze {keep}\n")

@@ -72,10 +72,13 @@ def flow_of(stream: Stream) -> http.HTTPFlow:
     flow = http.HTTPFlow(client, connection.Server(address=None))
     flow.id = stream.flow_id
     url = stream.url or "http://localhost/"
-    flow.request = http.Request.make(
-        stream.method or "GET", url, b"", _headers(stream.request_headers)
-    )
-    flow.request.raw_content = stream.request_body
+    headers = _headers(stream.request_headers)
+    sent_length = "content-length" in headers
+    flow.request = http.Request.make(stream.method or "GET", url, b"", headers)
+    if stream.request_body or sent_length:
+        flow.request.content = stream.request_body  # Content-Length now says its size
+    else:
+        flow.request.headers.pop("content-length", None)  # make() adds one; none was sent
     flow.request.timestamp_start = start
     flow.request.timestamp_end = start
     flow.response = http.Response.make(stream.status or 200)

@@ -56,8 +56,8 @@ def stream_record(a: Analysis) -> dict[str, Any]:
         "tool_calls": None if generic else _tool_calls(first),
         "refusal": first.refusal,
         "finish_reason": r.finish_reason,
-        "error": r.error or s.error or f.error,
-        "notes": list(r.notes),
+        "error": a.error,
+        "notes": list(a.notes),
         # What a browser would not show, for inspection.
         "comments": len(f.comments),
         "retry": f.retry,

@@ -9,14 +9,15 @@ the ``sse_replay`` fixture both start replays with it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import dataclasses
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..decode.body import decoded_bytes, event_ends
 from ..decode.content import ContentCodingError, ContentDecoder
 from ..load.stream import Stream
-from .server import Script, ScriptServer
+from .server import Script, ScriptServer, Served
 
 __all__ = [
     "DEFAULT_PACE_MS",
@@ -55,6 +56,10 @@ class Recording:
     script: Script
     timed: bool
     """False when the capture had no chunk times (the events are paced evenly instead)."""
+    events: int = 0
+    """How many SSE events it plays."""
+    number: int = 0
+    """Its place in the capture (1 for the first stream), to name it in logs and listings."""
 
 
 @dataclass
@@ -77,9 +82,23 @@ class Recordings:
             return candidates[n % len(candidates)].script
         return candidates[min(n, len(candidates) - 1)].script
 
+    def describe(self, served: Served) -> str:
+        """One log line for a request answered: which recording, what it sent, how long."""
+        found = next((r for r in self.recordings if r.script is served.script), None)
+        which = f"recording {found.number}" if found is not None else "a recording"
+        events = f"{found.events} events, " if found is not None else ""
+        total = len(served.script.writes)
+        sent = "" if served.writes == total else f"{served.writes} of {total} writes, "
+        how = "" if served.outcome == "done" else f", {served.outcome}"
+        return (
+            f"{served.method} {served.path} <- {which} "
+            f"({served.script.status}, {events}{sent}{served.seconds * 1e3:,.0f} ms{how})"
+        )
+
     def listing(self) -> list[dict[str, Any]]:
         return [
             {
+                "number": r.number,
                 "method": r.method,
                 "path": r.path,
                 "status": r.script.status,
@@ -129,6 +148,7 @@ def recording(
     url_path = (stream.url or "/").split("://", 1)[-1]
     path = "/" + url_path.split("/", 1)[1] if "/" in url_path else "/"
     return Recording(
+        events=len(event_ends(decoded_bytes(stream.body, coding))),
         method=stream.method or "GET",
         path=path.split("?", 1)[0],
         request_body=stream.request_body,
@@ -138,7 +158,10 @@ def recording(
 
 
 def recordings(streams: Iterable[Stream], loop: bool = False, **options: Any) -> Recordings:
-    return Recordings([recording(s, **options) for s in streams], loop=loop)
+    played = [
+        dataclasses.replace(recording(s, **options), number=n) for n, s in enumerate(streams, 1)
+    ]
+    return Recordings(played, loop=loop)
 
 
 @dataclass(frozen=True)
@@ -159,12 +182,15 @@ def start_replay(
     host: str = "127.0.0.1",
     port: int = 0,
     loop: bool = False,
+    log: Callable[[str], None] | None = None,
     **options: Any,
 ) -> Replay:
     """Serve ``streams`` (``options`` as for :func:`recording`) on ``host:port`` (0: any free
-    port). Raises ``OSError`` when it cannot listen there."""
+    port); ``log`` gets one line per request answered. Raises ``OSError`` when it cannot
+    listen there."""
     routes = recordings(streams, loop=loop, **options)
-    server = ScriptServer(routes, port=port, host=host)
+    on_served = None if log is None else (lambda served: log(routes.describe(served)))
+    server = ScriptServer(routes, port=port, host=host, on_served=on_served)
     return Replay(server.start(), routes, server)
 
 

@@ -18,7 +18,7 @@ import struct
 import threading
 import time
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Protocol
@@ -28,7 +28,7 @@ import tornado.iostream
 import tornado.netutil
 import tornado.web
 
-__all__ = ["SSE_HEADERS", "PathRoutes", "Router", "Script", "ScriptServer", "Sent"]
+__all__ = ["SSE_HEADERS", "PathRoutes", "Router", "Script", "ScriptServer", "Sent", "Served"]
 
 SSE_HEADERS = (("Content-Type", "text/event-stream; charset=utf-8"), ("Cache-Control", "no-cache"))
 
@@ -59,6 +59,21 @@ class Sent:
     t: float
     data: bytes
     """The bytes on the wire (compressed when the script is gzip)."""
+
+
+@dataclass(frozen=True)
+class Served:
+    """One request answered by a script, told when its answer ended."""
+
+    method: str
+    path: str
+    script: Script
+    seconds: float
+    """From the request's arrival to the end of the answer."""
+    writes: int
+    """How many of the script's writes were sent."""
+    outcome: str
+    """``done``, ``reset`` (the script resets the connection) or ``client closed``."""
 
 
 class Router(Protocol):
@@ -93,6 +108,8 @@ class ScriptServer:
     """The port to listen on (0: any free one); the one actually bound once started."""
     host: str = "127.0.0.1"
     requests: int = 0
+    on_served: Callable[[Served], None] | None = None
+    """Called (in the server's thread) when each answer ends, e.g. to log it."""
 
     def __post_init__(self) -> None:
         self.router: Router = (
@@ -176,9 +193,24 @@ class _Handler(tornado.web.RequestHandler):
         await self._play()
 
     async def _play(self) -> None:
-        # A client that goes away mid-stream leaves nothing to send to: stop quietly.
-        with contextlib.suppress(tornado.iostream.StreamClosedError):
+        self._start = time.monotonic()
+        self._script: Script | None = None
+        self._writes = 0
+        outcome = "done"
+        try:
             await self._play_script()
+        except tornado.iostream.StreamClosedError:
+            outcome = "client closed"  # nothing left to send to: stop quietly
+        if self._script is not None and self._script.reset_after == self._writes:
+            outcome = "reset"
+        if self._script is not None and self.server.on_served is not None:
+            request = self.request
+            seconds = time.monotonic() - self._start
+            served = Served(
+                request.method or "GET", request.path, self._script, seconds, self._writes, outcome
+            )
+            with contextlib.suppress(Exception):  # a logger must not break the server
+                self.server.on_served(served)
 
     async def _play_script(self) -> None:
         request = self.request
@@ -192,7 +224,8 @@ class _Handler(tornado.web.RequestHandler):
                 }
             )
             return
-        start = time.monotonic()
+        self._script = script
+        start = self._start
         self.server.requests += 1
         number = self.server.requests
         self.set_status(script.status)
@@ -210,6 +243,7 @@ class _Handler(tornado.web.RequestHandler):
             wire = data if z is None else z.compress(data) + z.flush(zlib.Z_SYNC_FLUSH)
             self.write(wire)
             await self.flush()
+            self._writes = i + 1
             self.server.sent.append(Sent(self.request.path, number, time.time(), wire))
         if z is not None:
             tail = z.flush()

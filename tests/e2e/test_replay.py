@@ -160,6 +160,10 @@ def test_the_replay_command_serves_until_interrupted(tmp_path: Path) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         conn.request("POST", "/v1/messages", b"{}")
         assert b"message_stop" in conn.getresponse().read()
+        # one line per request served: which recording, what it sent, how long
+        lines = iter(proc.stdout.readline, "")
+        served = next(line for line in lines if line.startswith("POST /v1/messages"))
+        assert "<- recording 2 (200, 16 events," in served and " ms)" in served, served
     finally:
         proc.send_signal(2)
         assert proc.wait(10) == 0
