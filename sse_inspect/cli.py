@@ -22,7 +22,7 @@ from .analysis.analysis import Analysis
 from .analysis.analysis import analyze as analyze_stream
 from .analysis.cadence import DEFAULT_STALL_MS
 from .dialects import names as dialect_names
-from .load import CaptureError, Stream, read_capture
+from .load import CaptureError, NotACapture, Stream, Tally, read_capture
 from .present.json import document, frame_records, stream_record
 from .present.terminal import StreamsTable, events_table, footnotes, stream_details
 from .replay.recordings import DEFAULT_PACE_MS
@@ -70,7 +70,12 @@ filter_option = click.option(
 @click.argument("captures", nargs=-1, required=True, metavar="CAPTURE...")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document (see README).")
 @filter_option
-@click.option("--events", "show_events", is_flag=True, help="List every event of each stream.")
+@click.option(
+    "--events",
+    "show_events",
+    is_flag=True,
+    help="List every event of each stream and what it carried.",
+)
 @click.option(
     "--stall-ms",
     type=click.FloatRange(min=0, min_open=True),
@@ -79,9 +84,19 @@ filter_option = click.option(
     help="A gap between data events longer than this counts as a stall.",
 )
 @click.option(
-    "--details", is_flag=True, help="Each stream in full after the table (the default for one)."
+    "--details",
+    is_flag=True,
+    help="Each stream in full after the table: figures, cadence, answer (one stream is "
+    "always shown in full, so this matters only with several).",
 )
-@click.option("--full", is_flag=True, help="Do not shorten answers, reasoning and tool calls.")
+@click.option(
+    "--full", is_flag=True, help="Do not shorten answers, reasoning, tool calls or event cells."
+)
+@click.option(
+    "--raw",
+    is_flag=True,
+    help="With --events: show each event's raw data instead of what it carried.",
+)
 @click.option(
     "--dialect",
     type=click.Choice(dialect_names()),
@@ -95,6 +110,7 @@ def analyze(
     stall_ms: float,
     details: bool = False,
     full: bool = False,
+    raw: bool = False,
     dialect: str | None = None,
 ) -> None:
     """Report every event stream in CAPTURE files (.flow, HAR or raw .sse).
@@ -106,7 +122,8 @@ def analyze(
     records: list[dict[str, Any]] = []
     kept: list[Analysis] = []  # for the details; only the first unless --details
     errors: list[str] = []
-    for stream in _streams(captures, flt, errors, progress=True):
+    empty: list[str] = []  # why each capture held no event stream
+    for stream in _streams(captures, flt, errors, progress=True, empty=empty):
         a = analyze_stream(stream, stall_ms, dialect)
         record = stream_record(a)
         if show_events and as_json:
@@ -115,7 +132,7 @@ def analyze(
         if details or not kept:
             kept.append(a)
         if show_events and not as_json:
-            out.print(events_table(a, len(records)))
+            out.print(events_table(a, len(records), raw=raw, full=full))
     if as_json:
         click.echo(json.dumps(document(records), indent=2, ensure_ascii=False))
     elif records:
@@ -129,8 +146,7 @@ def analyze(
     if errors:
         raise InputError("; ".join(errors))
     if not records:
-        click.echo("no event streams found", err=True)
-        sys.exit(1)
+        _nothing_found(empty)
 
 
 FORMATS = {".har": "har", ".jsonl": "jsonl", ".ndjson": "jsonl", ".md": "md", ".markdown": "md"}
@@ -164,18 +180,26 @@ def export(
     --no-redact is given.
     """
     from .present.redact import redact_stream
-    from .present.write import write_atomically
+    from .present.write import OutputError, check_writable, write_atomically
 
     fmt = fmt or FORMATS.get(Path(output).suffix.lower())
     if fmt is None:
         raise InputError(f"{output}: cannot tell the format from the name; give --format")
-    if output != "-" and Path(output).exists() and not force:
-        raise InputError(f"{output} exists; --force overwrites it")
+    if output != "-":
+        try:
+            check_writable(Path(output))
+        except OutputError as e:
+            raise InputError(str(e)) from None
+        if Path(output).exists() and not force:
+            raise InputError(f"{output} exists; --force overwrites it")
     if no_redact:
         click.echo("warning: --no-redact: the export keeps keys, tokens and cookies", err=True)
     items: list[Analysis | Stream] = []
     errors: list[str] = []
-    for stream in _streams(captures, flt, errors, all_flows=all_flows and fmt == "har"):
+    empty: list[str] = []  # why each capture held no event stream
+    for stream in _streams(
+        captures, flt, errors, all_flows=all_flows and fmt == "har", empty=empty
+    ):
         stream = stream if no_redact else redact_stream(stream)
         if is_event_stream(stream.response_header("content-type")):
             items.append(analyze_stream(stream))
@@ -187,12 +211,14 @@ def export(
         if output == "-":
             click.echo(text, nl=False)
         else:
-            write_atomically(Path(output), text)
+            try:
+                write_atomically(Path(output), text)
+            except OutputError as e:
+                raise InputError(str(e)) from None
     if errors:
         raise InputError("; ".join(errors))
     if not analyses:
-        click.echo("no event streams found", err=True)
-        sys.exit(1)
+        _nothing_found(empty)
 
 
 def _render(fmt: str, items: list[Analysis | Stream], analyses: list[Analysis]) -> str:
@@ -210,7 +236,14 @@ def _render(fmt: str, items: list[Analysis | Stream], analyses: list[Analysis]) 
 
 
 @main.command()
-@click.option("-p", "--listen-port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option(
+    "-p",
+    "--listen-port",
+    type=click.IntRange(0, 65535),
+    default=8080,
+    show_default=True,
+    help="Port to listen on.",
+)
 @click.option("--listen-host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
     "--mode",
@@ -221,34 +254,55 @@ def _render(fmt: str, items: list[Analysis | Stream], analyses: list[Analysis]) 
     help="mitmproxy mode: regular, reverse:URL, upstream:URL, socks5, ... (repeatable).",
 )
 @click.option(
-    "-w", "--write", default="capture.flow", show_default=True, help="Flow file to write."
+    "-w",
+    "--write",
+    default="capture.flow",
+    show_default=True,
+    metavar="FILE",
+    help="Flow file to write, opened once the proxy listens; +FILE appends to FILE. "
+    "An existing non-empty FILE is refused unless --force.",
 )
+@click.option("--force", is_flag=True, help="Overwrite an existing -w FILE.")
 @click.option("--filter", "flt", metavar="EXPR", help="Only record flows matching this filter.")
 @click.option("--max-bytes", type=click.IntRange(min=0), help="Store at most this much per stream.")
 @click.option("--all-flows", is_flag=True, help="Write every flow, not only event streams.")
 @click.option("--confdir", help="mitmproxy's configuration directory (CA certificate, ...).")
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="Any mitmproxy option.")
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Also log every connection (client/server connect)."
+)
+@click.option("-q", "--quiet", is_flag=True, help="Log errors only (no per-stream lines).")
 def capture(
     listen_port: int,
     listen_host: str,
     modes: tuple[str, ...],
     write: str,
+    force: bool,
     flt: str | None,
     max_bytes: int | None,
     all_flows: bool,
     confdir: str | None,
     sets: tuple[str, ...],
+    verbose: bool,
+    quiet: bool,
 ) -> None:
     """Run a proxy that records every event stream with its timing.
 
     Point a browser or SDK at it (http://127.0.0.1:8080 by default; install mitmproxy's CA
     from http://mitm.it for HTTPS), chat, then stop it with Ctrl-C and run
     `sse-inspect analyze capture.flow`.
+
+    It logs to stderr: one line per finished stream, and on Ctrl-C (or SIGTERM) a summary
+    of what was recorded.
     """
     from mitmproxy import exceptions
 
-    from .capture.proxy import CaptureConfig, run_capture
+    from .capture.proxy import CaptureConfig, StartError, run_capture, would_overwrite
 
+    if verbose and quiet:
+        raise InputError("-v and -q exclude each other")
+    if not force and would_overwrite(write):
+        raise InputError(f"{write} exists; --force overwrites it, or -w +{write} appends")
     config = CaptureConfig(
         listen_host=listen_host,
         listen_port=listen_port,
@@ -258,11 +312,13 @@ def capture(
         max_bytes=max_bytes,
         save_all=all_flows,
         confdir=confdir,
+        verbose=verbose,
+        quiet=quiet,
         sets=sets,
     )
     try:
         run_capture(config)
-    except exceptions.OptionsError as e:
+    except (exceptions.OptionsError, StartError) as e:
         raise InputError(str(e)) from None
 
 
@@ -323,13 +379,14 @@ def replay(
             no_delay=no_delay,
             keep_encoding=keep_encoding,
             pace_ms=pace_ms,
+            log=click.echo,
         )
     except OSError as e:
         raise InputError(f"cannot listen on {host}:{port}: {e.strerror}") from None
     base, routes = running.base_url, running.routes
     click.echo(f"Replaying {len(streams)} stream(s) from {capture} at {base}")
     for r in routes.recordings:
-        click.echo(f"  {r.method} {base}{r.path}  ({len(r.script.writes)} writes)")
+        click.echo(f"  {r.number}. {r.method} {base}{r.path}  ({r.events} events)")
     paced = sum(not r.timed for r in routes.recordings)
     if paced and not no_delay:
         click.echo(f"  {paced} without recorded timing: sent event by event, {pace_ms:g} ms apart")
@@ -365,15 +422,65 @@ def _streams(
     *,
     all_flows: bool = False,
     progress: bool = False,
+    empty: list[str] | None = None,
 ) -> Iterator[Stream]:
     """Every stream of every capture, in order; a capture that cannot be read (further)
-    adds its one-line reason to ``errors`` and the next one is read all the same."""
+    adds its one-line reason to ``errors`` and the next one is read all the same.
+
+    Among several captures, a file that is no capture at all (a README beside them) is
+    skipped with a warning; alone, it is an error. ``empty`` gets ``"FILE: why"`` for each
+    capture read to the end without an event stream.
+    """
     for path in captures:
+        tally = Tally()
         try:
             with _progress(path) if progress else nullcontext() as on_progress:
-                yield from read_capture(path, flt, on_progress, all_flows)
+                yield from read_capture(path, flt, on_progress, all_flows, tally)
+        except NotACapture as e:
+            if len(captures) == 1:
+                errors.append(str(e))
+            else:
+                warning = f"warning: {e.source}: not a capture ({CAPTURE_FORMATS}); skipped"
+                click.echo(warning, err=True)
         except CaptureError as e:
             errors.append(str(e))
+        else:
+            if empty is not None and not tally.event_streams:
+                empty.append(f"{path}: {_why_empty(tally)}")
+
+
+CAPTURE_FORMATS = "mitmproxy flow, HAR, raw SSE or sse-inspect JSONL"
+
+
+def _why_empty(t: Tally) -> str:
+    """Why a capture read to the end gave no event stream, from what it held."""
+    unit = ("entry", "entries") if t.format == "har" else ("flow", "flows")
+
+    def n(count: int, what: tuple[str, str] = unit) -> str:
+        return f"{count} {what[count != 1]}"
+
+    if not t.flows:
+        return f"empty file, no {unit[1]}"
+    others = t.flows - t.filtered
+    streams = ("event stream", "event streams")
+    if not t.filtered:
+        if others == 1:
+            what = "without any response" if t.no_response else "not a text/event-stream response"
+            return f"1 {unit[0]}, {what}"
+        why = f"{n(others)}, none with a text/event-stream response"
+        if t.no_response:
+            why += f" ({t.no_response} without any response)"
+        return why
+    if not others:
+        return f"{n(t.filtered, streams)}, {'all ' if t.filtered > 1 else ''}excluded by --filter"
+    return f"{n(others)} without an event stream, {n(t.filtered, streams)} excluded by --filter"
+
+
+def _nothing_found(empty: list[str]) -> None:
+    """Exit 1 (Contract 3: nothing to report), saying why for each capture."""
+    reasons = f": {'; '.join(empty)}" if empty else ""
+    click.echo(f"no event streams found{reasons}", err=True)
+    sys.exit(1)
 
 
 def _console() -> Console:

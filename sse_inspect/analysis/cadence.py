@@ -43,7 +43,8 @@ class Stall:
 class Cadence:
     timing: Timing
     ttfb_ms: float | None
-    """Request start to the first body byte."""
+    """Request start to the first body byte; without chunk times, to the response's start
+    (its headers: a HAR's blocked + dns + connect + send + wait)."""
     ttf_event_ms: float | None
     """Request start to the first dispatched event of any kind."""
     ttft_ms: float | None
@@ -51,7 +52,8 @@ class Cadence:
     ttft_answer_ms: float | None
     """Request start to the first visible answer text."""
     duration_ms: float | None
-    """Request start to the last dispatched event."""
+    """Request start to the last dispatched event; without chunk times, to the response's
+    end (a HAR's ``time``)."""
     output_tokens: int
     tokens_source: str
     """``usage`` (the server said so), ``tokenizer`` (counted offline) or ``events``."""
@@ -71,14 +73,17 @@ def cadence(
     arrivals = sorted({d.event: d.t for d in reading.deltas}.values())
     tokens, source = _output_tokens(reading, len(arrivals))
     start = stream.request_start
-    if stream.timing == "none" or start is None:
-        return Cadence(
-            "none", None, None, None, None, None, tokens, source, None, None, None, None, None,
-            stall_ms, None,
-        )  # fmt: skip
 
     def since(t: float | None) -> float | None:
-        return None if t is None else (t - start) * 1e3
+        return None if t is None or start is None else (t - start) * 1e3
+
+    if stream.timing == "none" or start is None:
+        # No chunk times, so no event times: only the exchange's own timestamps, when the
+        # capture has them (a HAR's timings and time, a plain mitmproxy flow's response).
+        return Cadence(
+            "none", since(stream.response_start), None, None, None, since(stream.response_end),
+            tokens, source, None, None, None, None, None, stall_ms, None,
+        )  # fmt: skip
 
     events = body.events
     first_text = next((d.t for d in reading.deltas if d.kind == TEXT), None)

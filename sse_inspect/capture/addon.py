@@ -15,8 +15,13 @@ It never buffers, modifies or drops a byte; any failure inside it is logged once
 and the chunk is forwarded all the same. What it writes is Contract 2 of DESIGN.md,
 defined in :mod:`.contract`.
 
-It imports mitmproxy, its contract, the SSE decoder and content decoding, and nothing else
-of sse-inspect: the proxy never loads rich, the dialects or the analysis.
+Each finished stream gets one log line (events, first and last event, how it ended); a
+stream whose end marker arrived (see :mod:`.ends`) ended normally even when the client hung
+up right after it. :attr:`SSECapture.tally` counts what was recorded.
+
+It imports mitmproxy, its own package (the contract, the end markers), the SSE decoder and
+content decoding, and nothing else of sse-inspect: the proxy never loads rich, the dialects
+or the analysis.
 """
 
 from __future__ import annotations
@@ -24,21 +29,39 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from mitmproxy import ctx, exceptions, flowfilter, http
+from mitmproxy.flow import Error
 
 from ..decode.body import decode_body
 from ..sse import is_event_stream
 from . import contract
+from .ends import finished
 
-__all__ = ["DEFAULT_MAX_BYTES", "SSE_ONLY", "SSECapture"]
+__all__ = ["CAPTURE_STOPPED", "DEFAULT_MAX_BYTES", "SSE_ONLY", "SSECapture", "Tally"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 # What Save writes unless sse_inspect_save_all is on: responses that are event streams.
 SSE_ONLY = "~ts ^\\s*text/event-stream"
+CAPTURE_STOPPED = "capture stopped"
+"""The error of a stream still open when the proxy stops (the saved flow carries it)."""
+
+
+@dataclass
+class Tally:
+    """What the capture recorded so far: finished streams by verdict, and their events."""
+
+    complete: int = 0
+    cut: int = 0
+    events: int = 0
+
+    @property
+    def streams(self) -> int:
+        return self.complete + self.cut
 
 
 class _Recorder:
@@ -48,7 +71,18 @@ class _Recorder:
     chunk and hands it back; everything else waits for the end of the stream.
     """
 
-    __slots__ = ("body", "chunks", "done", "failed", "flow", "max_bytes", "meta", "owner", "stored")
+    __slots__ = (
+        "body",
+        "chunks",
+        "done",
+        "failed",
+        "flow",
+        "max_bytes",
+        "meta",
+        "owner",
+        "stored",
+        "timed",
+    )
 
     def __init__(self, owner: SSECapture, flow: http.HTTPFlow, max_bytes: int) -> None:
         self.owner = owner
@@ -59,6 +93,7 @@ class _Recorder:
         self.stored = 0
         self.done = False
         self.failed = False
+        self.timed: list[tuple[float, bytes]] | None = None  # kept until its log line is made
         # In the flow from the start, and filled in place: whoever saves the flow, whenever,
         # sees the chunks so far.
         self.meta: dict[str, Any] = contract.pack(self.chunks)
@@ -77,8 +112,12 @@ class _Recorder:
             self.fail("recording a chunk")
         return data
 
-    def finish(self, complete: bool) -> None:
-        """End of the stream (or of what arrived of it): store the body and the verdict."""
+    def finish(self, complete: bool, log_now: bool = False) -> None:
+        """End of the stream (or of what arrived of it): store the body and the verdict.
+
+        Its log line is made on the next turn of the event loop, out of the way of the
+        chunk path, or at once with ``log_now`` (at shutdown, when no next turn may come).
+        """
         if self.done:
             return
         self.done = True
@@ -93,10 +132,21 @@ class _Recorder:
             self.flow.response.raw_content = body
         self.meta["complete"] = complete
         # The stored pieces are whole chunks, in order: their times are the first ones.
-        timed = [(float(t), data) for (t, _), data in zip(self.chunks, pieces, strict=False)]
-        try:
-            asyncio.get_running_loop().call_soon(self.owner.log_stream, self.flow, timed)
-        except RuntimeError:  # no loop (a test driving the addon by hand)
+        self.timed = [(float(t), data) for (t, _), data in zip(self.chunks, pieces, strict=False)]
+        self.owner.unlogged.add(self)
+        if not log_now:
+            try:
+                asyncio.get_running_loop().call_soon(self.report)
+                return
+            except RuntimeError:  # no loop (a test driving the addon by hand)
+                pass
+        self.report()
+
+    def report(self) -> None:
+        """The stream's log line, once."""
+        timed, self.timed = self.timed, None
+        self.owner.unlogged.discard(self)
+        if timed is not None:
             self.owner.log_stream(self.flow, timed)
 
     def fail(self, doing: str) -> None:
@@ -111,6 +161,8 @@ class SSECapture:
     def __init__(self) -> None:
         self.filter: flowfilter.TFilter | None = None
         self.open: set[_Recorder] = set()
+        self.unlogged: set[_Recorder] = set()  # finished, log line not made yet
+        self.tally = Tally()
 
     def load(self, loader: Any) -> None:
         loader.add_option(
@@ -149,9 +201,15 @@ class SSECapture:
             return  # no Save addon in this master
         if not ctx.options.sse_inspect_save_all and not ctx.options.save_stream_filter:
             ctx.options.update(save_stream_filter=SSE_ONLY)
-        if ctx.options.save_stream_file:
+        self.announce()
+
+    def announce(self) -> None:
+        """Say where flows go, if Save writes them somewhere."""
+        spec = ctx.options.save_stream_file if "save_stream_file" in ctx.options else None
+        if spec:
             which = "every flow" if ctx.options.sse_inspect_save_all else "event streams"
-            log.info(f"sse-inspect: writing {which} to {ctx.options.save_stream_file}")
+            verb = "appending" if spec.startswith("+") else "writing"
+            log.info(f"sse-inspect: {verb} {which} to {spec.removeprefix('+')}")
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         try:
@@ -176,9 +234,18 @@ class SSECapture:
         self._finish(flow, complete=False)
 
     def done(self) -> None:
-        # Shutting down with streams still open: store what they have, marked incomplete.
+        # Shutting down with streams still open: store what they have, marked incomplete,
+        # with the reason in the flow (Save writes it in its own done hook, after this one).
+        # Every log line is made now: the event loop may not turn again.
         for recorder in list(self.open):
-            recorder.finish(complete=False)
+            try:
+                if recorder.flow.error is None:
+                    recorder.flow.error = Error(CAPTURE_STOPPED)
+                recorder.finish(complete=False, log_now=True)
+            except Exception:
+                recorder.fail("storing the stream at shutdown")
+        for recorder in list(self.unlogged):
+            recorder.report()
 
     def _finish(self, flow: http.HTTPFlow, complete: bool) -> None:
         recorder = flow.response.stream if flow.response is not None else None
@@ -206,8 +273,15 @@ class SSECapture:
             meta = flow.metadata.get(contract.KEY, {})
             if meta.get("complete") and flow.error is None:
                 verdict = "complete"
+            elif finished(events):  # the end marker came: nothing was lost
+                verdict = "complete" + _after_end(flow.error)
             else:
                 verdict = f"cut ({flow.error.msg if flow.error else 'incomplete'})"
+            self.tally.events += len(events)
+            if verdict.startswith("complete"):
+                self.tally.complete += 1
+            else:
+                self.tally.cut += 1
             if meta.get("truncated"):
                 verdict += ", truncated"
             log.info(
@@ -216,6 +290,16 @@ class SSECapture:
             )
         except Exception:
             log.exception("sse-inspect: cannot summarise a finished stream")
+
+
+def _after_end(error: Error | None) -> str:
+    """A note for a transport error after the end marker: ``, client closed after the end``."""
+    if error is None:
+        return ""
+    if "client" in error.msg.lower():
+        return ", client closed after the end"
+    what = error.msg.strip().rstrip(".")
+    return f", {what[:1].lower()}{what[1:]} after the end"
 
 
 def _ms(seconds: float) -> str:

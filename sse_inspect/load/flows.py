@@ -6,13 +6,15 @@ from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from mitmproxy import exceptions, flowfilter, http, io
+from mitmproxy.flow import Flow
 
 from ..capture import contract
 from ..sse import is_event_stream
 from .errors import CaptureError
 from .stream import Stream
+from .tally import Tally
 
-__all__ = ["read_flows", "stream_from_flow"]
+__all__ = ["read_flows", "select", "stream_from_flow"]
 
 
 def read_flows(
@@ -21,24 +23,51 @@ def read_flows(
     flt: flowfilter.TFilter | None,
     on_progress: Callable[[int], None] | None,
     all_flows: bool = False,
+    tally: Tally | None = None,
 ) -> Iterator[Stream]:
     """Yield event streams flow by flow: a capture is never held in memory whole."""
+    tally = Tally() if tally is None else tally
     count = 0
     try:
         for flow in io.FlowReader(f).stream():
             count += 1
             if on_progress:
                 on_progress(f.tell())
-            if not isinstance(flow, http.HTTPFlow):
-                continue
-            if flt is not None and not flowfilter.match(flt, flow):
-                continue
-            stream = stream_from_flow(flow, source, all_flows)
+            stream = select(flow, source, flt, tally, all_flows)
             if stream is not None:
                 yield stream
     except exceptions.FlowReadException as e:
         where = f"after {count} flow{'s' if count != 1 else ''}"
         raise CaptureError(f"{source}: damaged or truncated {where} ({e})") from None
+
+
+def select(
+    f: Flow,
+    source: str,
+    flt: flowfilter.TFilter | None,
+    tally: Tally,
+    all_flows: bool = False,
+) -> Stream | None:
+    """The :class:`Stream` of a flow the reader should yield, else ``None``; ``tally``
+    counts the flow once, by what it is and whether the filter kept it."""
+    tally.flows += 1
+    if not isinstance(f, http.HTTPFlow):
+        tally.not_event_streams += 1
+        return None
+    response = f.response
+    sse = response is not None and is_event_stream(response.headers.get("content-type"))
+    if response is None:
+        tally.no_response += 1
+    elif not sse:
+        tally.not_event_streams += 1
+    if flt is not None and not flowfilter.match(flt, f):
+        if sse:
+            tally.filtered += 1
+        return None
+    stream = stream_from_flow(f, source, all_flows)
+    if sse and stream is not None:
+        tally.event_streams += 1
+    return stream
 
 
 def stream_from_flow(flow: http.HTTPFlow, source: str, all_flows: bool = False) -> Stream | None:

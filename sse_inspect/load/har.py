@@ -19,28 +19,39 @@ from mitmproxy import connection, flowfilter, http
 
 from ..capture import contract
 from ..decode.body import event_ends
-from .errors import CaptureError
-from .flows import stream_from_flow
+from .errors import CaptureError, NotACapture
+from .flows import select
 from .stream import Stream
+from .tally import Tally
 
 __all__ = ["flow_from_har_entry", "read_har"]
 
 # Dropped from HAR headers: pseudo-headers are not headers, and HAR bodies are stored
 # decoded, so the coding and length headers would no longer describe them.
 _DROP = {"content-encoding", "content-length", "transfer-encoding"}
-_BEFORE_RESPONSE = ("blocked", "dns", "connect", "ssl", "send", "wait")
+# HAR 1.2: the phases before the response, whose sum is the time to its first byte. `ssl`
+# is a part of `connect` ("if this field is defined then the time is also included in the
+# connect field"), so it is not added again. -1 means "does not apply".
+_BEFORE_RESPONSE = ("blocked", "dns", "connect", "send", "wait")
 
 
 def read_har(
-    f: BinaryIO, source: str, flt: flowfilter.TFilter | None, all_flows: bool = False
+    f: BinaryIO,
+    source: str,
+    flt: flowfilter.TFilter | None,
+    all_flows: bool = False,
+    tally: Tally | None = None,
 ) -> Iterator[Stream]:
+    tally = Tally() if tally is None else tally
     try:
         doc = json.loads(f.read().decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise CaptureError(f"{source}: not a HAR file (not UTF-8 text)") from None
     except json.JSONDecodeError as e:
         raise CaptureError(f"{source}: not a HAR file (invalid JSON: {e})") from None
-    log = doc.get("log") if isinstance(doc, dict) else None
+    if not isinstance(doc, dict) or "log" not in doc:  # some other JSON document
+        raise NotACapture(source, "not a HAR file (no log.entries)")
+    log = doc["log"]
     entries = log.get("entries") if isinstance(log, dict) else None
     if not isinstance(entries, list):
         raise CaptureError(f"{source}: not a HAR file (no log.entries)")
@@ -53,9 +64,7 @@ def read_har(
             raise CaptureError(
                 f"{source}: HAR entry {i} is invalid ({type(e).__name__}: {e})"
             ) from None
-        if flt is not None and not flowfilter.match(flt, flow):
-            continue
-        stream = stream_from_flow(flow, source, all_flows)
+        stream = select(flow, source, flt, tally, all_flows)
         if stream is not None:
             yield stream
 

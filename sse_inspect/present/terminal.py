@@ -3,37 +3,83 @@
 Each is a rich renderable built from one source: the table from the Contract 4 records
 (:mod:`.json`), which hold no events, so a long capture is summed up in flat memory; the
 event list and the details from one :class:`Analysis`. Renderables that depend on the
-width measure the console they are printed on; the CLI only decides where to print them.
+width measure the console they are printed on and choose their layout from it, so that no
+cell is squeezed to a letter per line; the CLI only decides where to print them.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import PurePath
 from typing import Any
+from urllib.parse import urlsplit
 
 from rich import box
-from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.cells import cell_len, set_cell_size
+from rich.console import (
+    Console,
+    ConsoleOptions,
+    Group,
+    JustifyMethod,
+    OverflowMethod,
+    RenderableType,
+    RenderResult,
+)
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
 from ..analysis.analysis import Analysis
+from ..dialects.base import TOOL, Delta
 from ..sse import Comment, Event
 from .json import stream_record
 from .units import ms, shorten
 
-__all__ = ["CadenceStrip", "StreamsTable", "events_table", "footnotes", "stream_details"]
+__all__ = [
+    "CadenceStrip",
+    "EventsTable",
+    "StreamsTable",
+    "events_table",
+    "footnotes",
+    "short_url",
+    "stream_details",
+]
 
-URL_WIDTH = 60
-COMPACT_BELOW = 120
+GAP = 2
+"""Columns between two cells of the house table (none at its edges)."""
+URL_MIN = 26
+"""A one-line table is used only when the URL keeps this much (or all of itself)."""
+SOURCE_MIN = 20
+
+# -- the streams table --------------------------------------------------------------------
+
+GAPS = "Gap p50/p90/p99/max"
+RIGHT = frozenset({"#", "Status", "Events", "TTFB", "TTFT", "Total", GAPS, "Stalls"})
+WIDE = (
+    *("#", "Source", "Method", "URL", "Status", "Dialect"),
+    *("Events", "Done", "TTFB", "TTFT", "Total", GAPS, "Stalls"),
+)
+COMPACT = ("#", "Source", "Method", "Dialect", "Events", "Done", "TTFT", "Total", "Stalls", "URL")
+STACKED = ("#", "Request", "Events", "Done", "TTFT", "Total", "Stalls")
+"""Each layout's columns in order. Three layouts, the first that fits the console wins:
+
+- WIDE, one line per stream with every figure;
+- COMPACT, one line per stream with the essentials and the URL last;
+- STACKED, two lines per stream: the URL over the method, status and dialect, beside the
+  essentials (``Events`` is left out first when even that is short of room). With several
+  capture files, a line naming the file comes before its streams instead of a column.
+"""
 
 
 class StreamsTable:
     """One row per event stream: what was exchanged and how it arrived.
 
-    On a console narrower than ``COMPACT_BELOW`` columns it keeps the essentials (no
-    status, TTFB or gaps) and puts the URL last, where it can fold onto more lines instead
-    of squeezing every figure.
+    Every cell keeps its natural width but the URL, which gives way in its middle
+    (``host/…/completions``), and the source file's name, which keeps its end; when they
+    would have to give more, the table changes layout (see :data:`STACKED`). With records
+    from several capture files a Source column names each row's file.
     """
 
     def __init__(self, records: list[dict[str, Any]], title: str | None = None) -> None:
@@ -41,46 +87,189 @@ class StreamsTable:
         self.title = title
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield _streams_table(self.records, self.title, options.max_width < COMPACT_BELOW)
+        yield _streams_table(self.records, self.title, options.max_width)
 
 
-def _streams_table(records: list[dict[str, Any]], title: str | None, compact: bool) -> Table:
+def short_url(url: str, width: int | None = None) -> str:
+    """Host and path, without the scheme and the query. Past ``width`` its middle gives
+    way to …: the host and the path's end from a ``/`` are kept whole when they fit
+    (``api.openai.com/…/completions``), else the host and the path's last characters,
+    else the path's last segment, else both ends."""
+    parts = urlsplit(url)
+    if not (parts.scheme and parts.netloc):
+        return url if width is None else _elide(url, width)
+    text = parts.netloc + parts.path
+    if width is None or cell_len(text) <= width:
+        return text
+    host = parts.netloc + "/"
+    last = "/" + parts.path.rstrip("/").rsplit("/", 1)[-1]
+    room = width - 1
+    if cell_len(host) + cell_len(last) <= room:
+        tail = _tail(text, room - cell_len(host))
+        return host + "…" + tail[tail.find("/") :]  # from a / on
+    if cell_len(host) + 8 <= room:  # a host cut short would name another one
+        return host + "…" + _tail(text, room - cell_len(host))
+    if cell_len(last) + 6 <= room:
+        return set_cell_size(text, room - cell_len(last)) + "…" + last
+    return _elide(text, width)
+
+
+def _elide(text: str, width: int) -> str:
+    """``text`` in at most ``width`` cells, its middle replaced by …."""
+    if cell_len(text) <= width:
+        return text
+    if width <= 1:
+        return "…"[:width]
+    front = set_cell_size(text, (width - 1) // 2)
+    return front + "…" + _tail(text, width - 1 - cell_len(front))
+
+
+def _file_name(name: str, width: int) -> str:
+    """A file name in at most ``width`` cells: its end, where names of one series differ
+    (``…-anthropic.flow``, ``…-2024-06-02.flow``)."""
+    return name if cell_len(name) <= width else "…" + _tail(name, width - 1)
+
+
+def _tail(text: str, width: int) -> str:
+    """The end of ``text`` that fits in ``width`` cells."""
+    tail = ""
+    for ch in reversed(text):
+        if cell_len(tail) + cell_len(ch) > width:
+            break
+        tail = ch + tail
+    return tail
+
+
+def _streams_table(records: list[dict[str, Any]], title: str | None, width: int) -> Table:
+    names = _source_names(records)
+    rows = [_cells(i, r, names) for i, r in enumerate(records, 1)]
+    for layout in (WIDE, COMPACT):
+        columns = [c for c in layout if c != "Source" or names is not None]
+        widths = _fit_one_line(columns, rows, width)
+        if widths is not None:
+            table = _table(title)
+            for c in columns:
+                _add_column(table, c)
+            for r, row in zip(records, rows, strict=True):
+                table.add_row(*(_fitted(c, r, row[c], widths) for c in columns))
+            return table
+    return _stacked(records, rows, names, title, width)
+
+
+def _cells(i: int, r: dict[str, Any], names: dict[str, str] | None) -> dict[str, Text]:
+    """Every cell a layout may show, at its natural width."""
+    gaps = r["gap_ms"]
+    cells = {
+        "#": Text(str(i)),
+        "Method": Text(r["method"] or "—"),
+        "URL": Text(short_url(r["url"] or r["source"])),
+        "Status": Text("—" if r["status"] is None else str(r["status"])),
+        "Dialect": Text(r["dialect"]),
+        "Events": Text(str(r["events"])),
+        "Done": _complete(r),
+        "TTFB": Text(ms(r["ttfb_ms"])),
+        "TTFT": Text(ms(r["ttft_ms"])),
+        "Total": Text(ms(r["duration_ms"])),
+        GAPS: Text(_gaps(gaps)),
+        "Stalls": Text("—" if r["stalls"] is None else str(r["stalls"])),
+    }
+    if names is not None:
+        cells["Source"] = Text(names[r["source"]])
+    return cells
+
+
+def _source_names(records: list[dict[str, Any]]) -> dict[str, str] | None:
+    """Each capture file's name, when the records come from more than one (else ``None``):
+    the file name alone, with as many of its folders as tell apart files of one name."""
+    sources = list(dict.fromkeys(r["source"] for r in records))
+    if len(sources) < 2:
+        return None
+    parts = {s: PurePath(s).parts or (s,) for s in sources}
+    for depth in range(1, max(len(p) for p in parts.values()) + 1):
+        short = {s: str(PurePath(*p[-depth:])) for s, p in parts.items()}
+        if len(set(short.values())) == len(sources):
+            return short
+    return {s: s for s in sources}
+
+
+def _natural(column: str, rows: Iterable[dict[str, Text]]) -> int:
+    lines = [column, *(line for row in rows for line in row[column].plain.split("\n"))]
+    return max(cell_len(line) for line in lines)
+
+
+def _fit_one_line(
+    columns: Sequence[str], rows: list[dict[str, Text]], width: int
+) -> dict[str, int] | None:
+    """The widths of the URL and Source columns when a one-line layout fits, else ``None``."""
+    natural = {c: _natural(c, rows) for c in columns}
+    flexible = [c for c in ("URL", "Source") if c in natural]
+    fixed = sum(w for c, w in natural.items() if c not in flexible)
+    room = width - fixed - GAP * (len(columns) - 1)
+    least = {"URL": min(natural["URL"], URL_MIN)}
+    if "Source" in natural:
+        least["Source"] = min(natural["Source"], SOURCE_MIN)
+    if room < sum(least.values()):
+        return None
+    url = min(natural["URL"], room - least.get("Source", 0))
+    widths = {"URL": url}
+    if "Source" in natural:
+        widths["Source"] = min(natural["Source"], room - url)
+    return widths
+
+
+def _fitted(column: str, r: dict[str, Any], cell: Text, widths: dict[str, int]) -> Text:
+    if column == "URL" and cell_len(cell.plain) > widths["URL"]:
+        return Text(short_url(r["url"] or r["source"], widths["URL"]))
+    if column == "Source" and cell_len(cell.plain) > widths["Source"]:
+        return Text(_file_name(cell.plain, widths["Source"]))
+    return cell
+
+
+def _stacked(
+    records: list[dict[str, Any]],
+    rows: list[dict[str, Text]],
+    names: dict[str, str] | None,
+    title: str | None,
+    width: int,
+) -> Table:
+    for row in rows:  # at its natural width first
+        row["Request"] = Text("\n").join([row["URL"], _request_line(row)])
+    columns = list(STACKED)
+    natural = {c: _natural(c, rows) for c in columns}
+    room = width - sum(natural.values()) + natural["Request"] - GAP * (len(columns) - 1)
+    if room < min(natural["Request"], URL_MIN):
+        columns.remove("Events")
+        room += natural["Events"] + GAP
+    fit = max(8, min(natural["Request"], room))
     table = _table(title)
-    table.add_column("#", justify="right", style="dim", no_wrap=True)
-    table.add_column("Method", no_wrap=True)
-    if not compact:
-        # The one column that gives way when space is short (cut with …).
-        table.add_column("URL", overflow="ellipsis", min_width=16, max_width=URL_WIDTH)
-        table.add_column("Status", justify="right", no_wrap=True)
-    table.add_column("Dialect", no_wrap=True)
-    table.add_column("Events", justify="right", no_wrap=True)
-    table.add_column("Done", no_wrap=True)
-    figures = ("TTFT", "Total") if compact else ("TTFB", "TTFT", "Total", "Gap p50/p90/p99/max")
-    for name in (*figures, "Stalls"):
-        table.add_column(name, justify="right", no_wrap=True)
-    if compact:
-        table.add_column("URL", overflow="fold")
-    for i, r in enumerate(records, 1):
-        gaps = r["gap_ms"]
-        url = r["url"] or r["source"]
-        cells: list[str | Text] = [str(i), r["method"] or "—"]
-        if not compact:
-            cells += [url, "—" if r["status"] is None else str(r["status"])]
-        cells += [r["dialect"], str(r["events"]), _complete(r)]
-        if compact:
-            cells += [ms(r["ttft_ms"]), ms(r["duration_ms"])]
-        else:
-            cells += [ms(r[k]) for k in ("ttfb_ms", "ttft_ms", "duration_ms")]
-            cells.append(
-                "—"
-                if gaps is None
-                else "/".join(ms(gaps[k], "") for k in ("p50", "p90", "p99", "max"))
-            )
-        cells.append("—" if r["stalls"] is None else str(r["stalls"]))
-        if compact:
-            cells.append(url)
-        table.add_row(*cells)
+    for c in columns:
+        _add_column(table, c)
+    source = None
+    for r, row in zip(records, rows, strict=True):
+        if names is not None and r["source"] != source:
+            source = r["source"]
+            name = Text(_file_name(names[source], fit), style="bold")
+            table.add_row(*(name if c == "Request" else "" for c in columns))
+        second = _request_line(row)
+        second.truncate(fit, overflow="ellipsis")
+        row["Request"] = Text("\n").join([Text(short_url(r["url"] or r["source"], fit)), second])
+        table.add_row(*(row[c] for c in columns))
     return table
+
+
+def _request_line(row: dict[str, Text]) -> Text:
+    """The second line of a stacked row: method, status and dialect, those that are known."""
+    known = [cell for cell in (row["Method"], row["Status"]) if cell.plain != "—"]
+    return Text(" ").join([*known, Text(row["Dialect"].plain, style="cyan")])
+
+
+def _add_column(table: Table, name: str) -> None:
+    justify: JustifyMethod = "right" if name in RIGHT else "left"
+    table.add_column(name, justify=justify, no_wrap=True, style="dim" if name == "#" else None)
+
+
+def _gaps(gaps: dict[str, float] | None) -> str:
+    return "—" if gaps is None else "/".join(ms(gaps[k]) for k in ("p50", "p90", "p99", "max"))
 
 
 def footnotes(records: list[dict[str, Any]]) -> Text:
@@ -103,38 +292,10 @@ def footnotes(records: list[dict[str, Any]]) -> Text:
     return lines
 
 
-def events_table(a: Analysis, number: int) -> Table:
-    """Every event of one stream in order, with the comments a browser would hide."""
-    s, f = a.stream, a.decoded
-    title = f"Stream {number}: {s.method or ''} {s.url or s.source}".replace("  ", " ")
-    table = _table(title, expand=True)
-    table.add_column("+ms", justify="right", no_wrap=True)
-    table.add_column("Event", no_wrap=True)
-    table.add_column("ID", overflow="ellipsis", max_width=16, no_wrap=True)
-    table.add_column("Data", overflow="ellipsis", no_wrap=True, ratio=1)
-    origin = s.request_start if a.cadence.timing == "per-chunk" else None
-    comments = iter(f.comments)
-    pending = next(comments, None)
-    for index, event in enumerate(f.events):
-        while pending is not None and pending.after <= index:
-            table.add_row(*_comment_row(pending, origin))
-            pending = next(comments, None)
-        table.add_row(*_event_row(event, origin))
-    while pending is not None:
-        table.add_row(*_comment_row(pending, origin))
-        pending = next(comments, None)
-    if f.unterminated is not None:
-        row = _event_row(f.unterminated, origin)
-        table.add_row(row[0], Text("(unterminated) ", style="red") + row[1], row[2], row[3])
-    if f.retry is not None:
-        table.caption = f"retry: {f.retry} ms"
-    return table
-
-
 def _table(title: str | None, expand: bool = False) -> Table:
     """The house style: a rule under the header and no boxes, so wide rows still fit."""
     return Table(
-        title=title,
+        title=None if title is None else Text(title),  # a path or URL, never markup
         title_justify="left",
         header_style="bold",
         box=box.SIMPLE_HEAD,
@@ -152,17 +313,177 @@ def _complete(r: dict[str, Any]) -> Text:
     return Text(why, style="red")
 
 
+# -- the event list -----------------------------------------------------------------------
+
+EVENT_MIN = 8
+"""The event name gives way (cut with …) down to this, so that what it carried shows."""
+BODY_MIN = 24
+ID_WIDTH = 16
+KIND_STYLE = {"text": "green", "reasoning": "magenta", "tool": "cyan", "refusal": "yellow"}
+ENDS = frozenset(
+    {
+        "message_stop",  # Anthropic
+        "response.completed",  # OpenAI Responses
+        "response.incomplete",
+        "response.failed",
+        "response.done",
+        "message_stream_complete",  # ChatGPT web
+    }
+)
+"""Event types that end a stream in some dialect (``[DONE]`` is shown as itself)."""
+
+Row = tuple[str, Text, str, Text]
+
+
+class EventsTable:
+    """Every event of one stream in order, with the comments a browser would hide.
+
+    Each event shows what it carried as its dialect read it (``text "Hello"``,
+    ``tool get_weather {"ci``), or the kind of event it is when it carried no output
+    (``usage``, ``[DONE]``, ``end``, its type); with ``raw`` its data instead. One line per
+    event, cut with …; ``full`` folds the cells onto more lines and cuts nothing.
+    """
+
+    def __init__(self, a: Analysis, number: int, raw: bool = False, full: bool = False) -> None:
+        self.analysis = a
+        self.number = number
+        self.raw = raw
+        self.full = full
+        self.deltas: dict[int, list[Delta]] = {}
+        for d in a.reading.deltas:
+            self.deltas.setdefault(d.event, []).append(d)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width
+        rows = list(self.rows(None if self.full else width))
+        ids = any(ident for _, _, ident, _ in rows)  # no ID column when no event has one
+        offset = max(cell_len(t) for t in ("+ms", *(t for t, _, _, _ in rows)))
+        event = max(cell_len(e) for e in ("Event", *(e.plain for _, e, _, _ in rows)))
+        ident = min(ID_WIDTH, max(cell_len(i) for i in ("ID", *(i for _, _, i, _ in rows))))
+        room = width - offset - event - 2 * GAP - (ident + GAP if ids else 0)
+        if room < BODY_MIN:  # the event name gives way first
+            event = max(EVENT_MIN, event - (BODY_MIN - room))
+        s = self.analysis.stream
+        title = f"Stream {self.number}: {s.method or ''} {s.url or s.source}".replace("  ", " ")
+        table = _table(title, expand=True)
+        overflow: OverflowMethod = "fold" if self.full else "ellipsis"
+        table.add_column("+ms", justify="right", no_wrap=True)
+        table.add_column("Event", width=event, no_wrap=not self.full, overflow=overflow)
+        if ids:
+            table.add_column("ID", no_wrap=True, overflow="ellipsis", max_width=ID_WIDTH)
+        body = "Data" if self.raw else "Carried"
+        table.add_column(body, ratio=1, no_wrap=not self.full, overflow=overflow)
+        for t, name, i, cell in rows:
+            if not self.full and cell_len(name.plain) > event:  # the end names it best
+                name = Text(_elide(name.plain, event), style=name.style)
+            table.add_row(t, name, *([Text(i)] if ids else []), cell)
+        retry = self.analysis.decoded.retry
+        if retry is not None:
+            table.caption = f"retry: {retry} ms"
+        yield table
+
+    def rows(self, cut: int | None) -> Iterator[Row]:
+        """The events and comments in the order they came; cells cut past ``cut``."""
+        a = self.analysis
+        f = a.decoded
+        origin = a.stream.request_start if a.cadence.timing == "per-chunk" else None
+        comments = iter(f.comments)
+        pending = next(comments, None)
+        for index, e in enumerate(f.events):
+            while pending is not None and pending.after <= index:
+                yield _comment_row(pending, origin, cut)
+                pending = next(comments, None)
+            yield _offset(e.t, origin), Text(e.event, style="cyan"), e.id, self.body(e, index, cut)
+        while pending is not None:
+            yield _comment_row(pending, origin, cut)
+            pending = next(comments, None)
+        if f.unterminated is not None:
+            e = f.unterminated
+            # The dialect read it only when nothing was dispatched (the lenient path);
+            # else what it would have carried is unknown, and its data is shown.
+            body = self.body(e, 0, cut) if not f.events else Text(shorten(e.data, cut))
+            mark = Text("(unterminated) ", style="red") + body
+            yield _offset(e.t, origin), Text(e.event, style="cyan"), e.id, mark
+
+    def body(self, e: Event, index: int, cut: int | None) -> Text:
+        if self.raw:
+            return Text(shorten(e.data, cut))
+        return _carried(e, self.deltas.get(index, []), cut)
+
+
+def events_table(a: Analysis, number: int, raw: bool = False, full: bool = False) -> EventsTable:
+    """Every event of one stream (see :class:`EventsTable`)."""
+    return EventsTable(a, number, raw=raw, full=full)
+
+
+def _carried(e: Event, deltas: list[Delta], cut: int | None) -> Text:
+    """What an event carried as its dialect read it, else what kind of event it is."""
+    if not deltas:
+        return Text(_kind(e), style="dim")
+    out = Text()
+    for d in deltas:
+        if out:
+            out.append("  ")
+        if d.choice:
+            out.append(f"[{d.choice}] ", style="dim")
+        out.append(d.kind, style=KIND_STYLE.get(d.kind, ""))
+        if d.replace:
+            out.append(" (rewrite)", style="dim")
+        if d.kind == TOOL:
+            if d.name:
+                out.append(f" {d.name}", style="bold")
+            if d.text:
+                out.append(" " + shorten(d.text, cut))
+        else:
+            out.append(f' "{shorten(d.text, cut)}"')
+    return out
+
+
+def _kind(e: Event) -> str:
+    """The kind of an event that carried no output, from its data and name alone."""
+    data = e.data.strip()
+    if data == "[DONE]":
+        return data
+    try:
+        obj = json.loads(data) if data.startswith("{") else None
+    except ValueError:
+        obj = None
+    if not isinstance(obj, dict):
+        return e.event
+    kind = obj.get("type") if e.event == "message" else e.event
+    kind = kind if isinstance(kind, str) and kind else e.event
+    if kind in ENDS:
+        return "end"
+    if kind == "error" or obj.get("error"):
+        return "error"
+    delta = obj.get("delta")
+    if isinstance(delta, dict) and isinstance(delta.get("stop_reason"), str):
+        return f"finish {delta['stop_reason']}"  # Anthropic's message_delta
+    choices = obj.get("choices") or obj.get("candidates")
+    if not choices and ("usage" in obj or "usageMetadata" in obj):
+        return "usage"
+    if isinstance(choices, list) and choices and isinstance(choices[0], dict):
+        choice = choices[0]
+        index = choice.get("index")
+        which = f"[{index}] " if isinstance(index, int) and index else ""
+        reason = choice.get("finish_reason") or choice.get("finishReason")
+        if isinstance(reason, str):
+            return f"{which}finish {reason}"
+        delta = choice.get("delta")
+        if isinstance(delta, dict) and isinstance(delta.get("role"), str):
+            return f"{which}role {delta['role']}"
+    return kind
+
+
 def _offset(t: float, origin: float | None) -> str:
     return "—" if origin is None else ms((t - origin) * 1e3)
 
 
-def _event_row(e: Event, origin: float | None) -> tuple[str, Text, str, Text]:
-    return _offset(e.t, origin), Text(e.event, style="cyan"), e.id, Text(shorten(e.data))
+def _comment_row(c: Comment, origin: float | None, cut: int | None) -> Row:
+    return _offset(c.t, origin), Text(":", style="dim"), "", Text(shorten(c.text, cut), "dim")
 
 
-def _comment_row(c: Comment, origin: float | None) -> tuple[str, Text, str, Text]:
-    return _offset(c.t, origin), Text(":", style="dim"), "", Text(shorten(c.text), style="dim")
-
+# -- the details of one stream ------------------------------------------------------------
 
 SPARK = "▁▂▃▄▅▆▇█"
 
@@ -213,6 +534,35 @@ class CadenceStrip:
         return strip
 
 
+class Figures:
+    """Label and value pairs in a grid: three pairs a line, or two, or one, as many as the
+    console holds without cutting a label or a value."""
+
+    PAD = 3
+
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        self.pairs = pairs
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        across = next((n for n in (3, 2) if self.width(n) <= options.max_width), 1)
+        grid = Table.grid(padding=(0, self.PAD))
+        for _ in range(across):
+            grid.add_column(style="dim", no_wrap=True)
+            grid.add_column(justify="right", no_wrap=True)
+        for i in range(0, len(self.pairs), across):
+            grid.add_row(*(cell for pair in self.pairs[i : i + across] for cell in pair))
+        yield grid
+
+    def width(self, across: int) -> int:
+        """The grid's width with ``across`` pairs a line."""
+        total = self.PAD * (2 * across - 1)
+        for j in range(across):
+            column = self.pairs[j::across]
+            total += max(cell_len(name) for name, _ in column)
+            total += max(cell_len(value) for _, value in column)
+        return total
+
+
 ANSWER_CHARS = 1200
 
 
@@ -257,31 +607,22 @@ def _header(r: dict[str, Any], number: int) -> Text:
     return head
 
 
-def _figures(r: dict[str, Any]) -> Table:
-    grid = Table.grid(padding=(0, 3))
-    gaps = r["gap_ms"]
-    rows = [
-        ("TTFB", ms(r["ttfb_ms"])),
-        ("first event", ms(r["ttf_event_ms"])),
-        ("TTFT", ms(r["ttft_ms"])),
-        ("first answer text", ms(r["ttft_answer_ms"])),
-        ("last event", ms(r["duration_ms"])),
-        ("output tokens", f"{r['output_tokens']} ({r['tokens_source']})"),
-        ("tokens/s", "—" if r["tokens_per_s"] is None else f"{r['tokens_per_s']:.1f}"),
-        ("ITL", ms(r["itl_ms"])),
-        ("TPOT", ms(r["tpot_ms"])),
-        ("gaps p50/p90/p99/max", "—" if gaps is None else "/".join(ms(gaps[k]) for k in gaps)),
-        ("stalls", "—" if r["stalls"] is None else f"{r['stalls']} over {ms(r['stall_ms'])}"),
-    ]
-    for _ in range(3):
-        grid.add_column(style="dim")
-        grid.add_column(justify="right")
-    for i in range(0, len(rows), 3):
-        cells: list[str] = []
-        for name, value in rows[i : i + 3]:
-            cells += [name, value]
-        grid.add_row(*cells)
-    return grid
+def _figures(r: dict[str, Any]) -> Figures:
+    return Figures(
+        [
+            ("TTFB", ms(r["ttfb_ms"])),
+            ("first event", ms(r["ttf_event_ms"])),
+            ("TTFT", ms(r["ttft_ms"])),
+            ("first answer text", ms(r["ttft_answer_ms"])),
+            ("last event", ms(r["duration_ms"])),
+            ("output tokens", f"{r['output_tokens']} ({r['tokens_source']})"),
+            ("tokens/s", "—" if r["tokens_per_s"] is None else f"{r['tokens_per_s']:.1f}"),
+            ("ITL", ms(r["itl_ms"])),
+            ("TPOT", ms(r["tpot_ms"])),
+            ("gaps p50/p90/p99/max", _gaps(r["gap_ms"])),
+            ("stalls", "—" if r["stalls"] is None else f"{r['stalls']} over {ms(r['stall_ms'])}"),
+        ]
+    )
 
 
 def _panel(title: str, body: str, full: bool, style: str) -> Panel:

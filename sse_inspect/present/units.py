@@ -7,16 +7,17 @@ __all__ = ["ms", "shorten"]
 DATA_WIDTH = 120
 
 
-def ms(value: float | None, thousands: str = ",") -> str:
-    """Milliseconds for reading: whole ms from 10 up, one decimal below."""
+def ms(value: float | None) -> str:
+    """Milliseconds for reading: whole ms with a thousands separator from 10 up, one
+    decimal below."""
     if value is None:
         return "—"
     if abs(value) < 10:
         return f"{value:.1f}"
-    return f"{value:,.0f}".replace(",", thousands)
+    return f"{value:,.0f}"
 
 
-def shorten(data: str, width: int = DATA_WIDTH) -> str:
-    """One line, newlines shown as ⏎, cut with … past ``width``."""
+def shorten(data: str, width: int | None = DATA_WIDTH) -> str:
+    """One line, newlines shown as ⏎, cut with … past ``width`` (``None``: never cut)."""
     flat = data.replace("\r", "\\r").replace("\n", "⏎")
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
+    return flat if width is None or len(flat) <= width else flat[: width - 1] + "…"

@@ -111,13 +111,37 @@ def test_no_output_at_all(tmp_path: Path) -> None:
     assert c.ttf_event_ms == pytest.approx(200, abs=0.01)
 
 
-def test_without_timing_every_time_is_unknown(tmp_path: Path) -> None:
+def test_without_timing_only_the_exchanges_own_times_are_known(tmp_path: Path) -> None:
+    # Plain mitmproxy: no chunk times, but the response's start and end are real.
     f = flows.sse_flow([(0.1, b"data: a\n\n"), (0.2, b"data: b\n\n")], record=False)
     (s,) = read_capture(flows.write(tmp_path / "c.flow", [f]))
     c = analyze(s, dialect="generic").cadence
     assert c.timing == "none" and c.output_tokens == 2
-    times = (c.ttfb_ms, c.ttft_ms, c.duration_ms, c.gap_ms, c.tokens_per_s, c.itl_ms, c.stalls)
-    assert times == (None,) * 7
+    assert c.ttfb_ms == pytest.approx(100, abs=0.01)  # response start - request start
+    assert c.duration_ms == pytest.approx(200, abs=0.01)  # response end - request start
+    per_event = (c.ttf_event_ms, c.ttft_ms, c.ttft_answer_ms, c.gap_ms, c.tokens_per_s)
+    assert (*per_event, c.itl_ms, c.tpot_ms, c.stalls, c.arrivals_ms) == (None,) * 9
+
+
+def test_without_timing_a_har_entry_gives_ttfb_and_total(tmp_path: Path) -> None:
+    entry = flows.har_entry("data: a\n\ndata: b\n\n", time=2500.0)
+    entry["timings"] = {
+        "blocked": 2, "dns": 3, "connect": 40, "ssl": 25, "send": 5, "wait": 250, "receive": 2175,
+    }  # fmt: skip
+    (s,) = read_capture(flows.har(tmp_path / "x.har", [entry]))
+    c = analyze(s, dialect="generic").cadence
+    assert c.timing == "none" and c.ttft_ms is None and c.gap_ms is None
+    assert c.ttfb_ms == pytest.approx(2 + 3 + 40 + 5 + 250, abs=0.01)  # ssl is inside connect
+    assert c.duration_ms == pytest.approx(2500, abs=0.01)  # the entry's time
+
+
+def test_without_any_time_every_figure_is_unknown(tmp_path: Path) -> None:
+    path = tmp_path / "body.sse"
+    path.write_bytes(b"data: a\n\ndata: b\n\n")
+    (s,) = read_capture(path)
+    c = analyze(s, dialect="generic").cadence
+    assert c.timing == "none" and c.output_tokens == 2
+    assert (c.ttfb_ms, c.ttft_ms, c.duration_ms, c.gap_ms, c.stalls) == (None,) * 5
 
 
 def test_without_usage_an_offline_tokenizer_counts(tmp_path: Path) -> None:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from mitmproxy import exceptions, flow, http
 from mitmproxy.addons import save
 from mitmproxy.test import taddons, tflow
 
-from sse_inspect.capture.addon import SSE_ONLY, SSECapture
+from sse_inspect.capture.addon import CAPTURE_STOPPED, SSE_ONLY, SSECapture
+from sse_inspect.load import read_capture
 from sse_inspect.load.flows import stream_from_flow
 
 
@@ -190,3 +193,105 @@ def test_without_save_addon_running_is_harmless(
     a.responseheaders(f)
     play(f, [b"data: x\n\n"])
     assert f.metadata["sse_inspect"]["complete"] is True  # and it still records
+
+
+def _lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.getMessage().startswith("sse-inspect: GET")]
+
+
+@pytest.mark.parametrize(
+    ("chunks", "error", "verdict"),
+    [
+        (
+            [b"data: {}\n\n", b"data: [DONE]\n\n"],
+            "Client disconnected.",
+            "complete, client closed after the end",
+        ),
+        (
+            [b'event: message_stop\ndata: {"type": "message_stop"}\n\n'],
+            "stream reset by client (CANCEL)",
+            "complete, client closed after the end",
+        ),
+        (
+            [b"data: {}\n\ndata: [DONE]\n\n"],
+            "Server disconnected.",
+            "complete, server disconnected after the end",
+        ),
+        ([b"data: {}\n\n"], "Client disconnected.", "cut (Client disconnected.)"),
+    ],
+)
+def test_a_stream_ended_by_its_marker_is_complete_though_the_transport_was_cut(
+    addon: tuple[SSECapture, taddons.context],
+    caplog: pytest.LogCaptureFixture,
+    chunks: list[bytes],
+    error: str,
+    verdict: str,
+) -> None:
+    a, _ = addon
+    f = sse_flow()
+    a.responseheaders(f)
+    assert f.response is not None and callable(f.response.stream)
+    with caplog.at_level(logging.INFO):
+        for c in chunks:
+            f.response.stream(c)
+        f.error = flow.Error(error)
+        a.error(f)
+    (line,) = _lines(caplog)
+    assert line.endswith(f" · {verdict}"), line
+    assert f.metadata["sse_inspect"]["complete"] is False  # Contract 2: the transport's verdict
+    assert (a.tally.complete, a.tally.cut) == ((1, 0) if verdict.startswith("complete") else (0, 1))
+
+
+def test_shutdown_logs_every_stream_at_once_and_says_why_the_open_ones_stopped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def shutdown() -> list[str]:
+        a = SSECapture()
+        with taddons.context(a):
+            ended, open_ = sse_flow(), sse_flow()
+            for f in (ended, open_):
+                a.responseheaders(f)
+            play(ended, [b"data: a\n\n", b"data: [DONE]\n\n"])  # its line waits for the loop
+            assert open_.response is not None and callable(open_.response.stream)
+            open_.response.stream(b"data: b\n\ndata: c\n\n")
+            a.done()  # the loop may never turn again: every line now
+            assert open_.error is not None and open_.error.msg == CAPTURE_STOPPED
+            assert ended.error is None
+            assert (a.tally.complete, a.tally.cut, a.tally.events) == (1, 1, 4)
+            return _lines(caplog)
+
+    with caplog.at_level(logging.INFO):
+        lines = asyncio.run(shutdown())
+    assert len(lines) == 2, lines
+    assert sorted(line.rpartition(" · ")[2] for line in lines) == [
+        "complete",
+        "cut (capture stopped)",
+    ]
+
+
+def test_a_stream_stopped_by_shutdown_is_saved_with_the_reason(tmp_path: Path) -> None:
+    a, s = SSECapture(), save.Save()
+    out = tmp_path / "c.flow"
+    with taddons.context(a, s) as tctx:
+        tctx.configure(s, save_stream_file=str(out))
+        f = sse_flow()
+        s.request(f)  # Save keeps it to write at the end
+        a.responseheaders(f)
+        assert f.response is not None and callable(f.response.stream)
+        f.response.stream(b"data: a\n\n")
+        a.done()  # ahead of Save, as in sse-inspect capture
+        s.done()
+    (stream,) = read_capture(out)
+    assert stream.error == CAPTURE_STOPPED and not stream.complete
+    assert stream.body == b"data: a\n\n"
+
+
+def test_the_tally_counts_every_finished_stream(
+    addon: tuple[SSECapture, taddons.context],
+) -> None:
+    a, _ = addon
+    for n in (1, 3):
+        f = sse_flow()
+        a.responseheaders(f)
+        play(f, [b"data: x\n\n"] * n)
+    assert (a.tally.streams, a.tally.complete, a.tally.cut, a.tally.events) == (2, 2, 0, 4)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import statistics
 import subprocess
 import sys
@@ -139,11 +140,26 @@ def test_ctrl_c_leaves_a_complete_file_with_the_stream_in_flight(
 ) -> None:
     capture = tmp_path / "c.flow"
     with CaptureProcess(capture, confdir=tmp_path / "conf") as p:
-        fetch(p.port, server.base_url + "/slow", stop_after=1)  # leaves quickly
-        time.sleep(0.3)
-    assert p.stop() == 0
+        conn = http.client.HTTPConnection("127.0.0.1", p.port, timeout=30)
+        conn.request("POST", server.base_url + "/slow", b"{}")
+        response = conn.getresponse()
+        response.read1(65536)  # the first event; the other nine are still to come
+        assert p.stop() == 0  # Ctrl-C with the stream in flight
+        conn.close()
     (stream,) = read_capture(capture)
     assert stream.timing == "per-chunk" and not stream.complete
+    assert stream.error == "capture stopped" and stream.body.startswith(b"data: 0\n\n")
+    # Its log line was made at shutdown, and the summary counts it.
+    assert re.search(r"/slow 200 · \d events · .* · cut \(capture stopped\)\n", p.log), p.log
+    assert "sse-inspect: 1 stream recorded (0 complete, 1 cut), " in p.log
+    result = subprocess.run(
+        [sys.executable, "-m", "sse_inspect", "analyze", "--json", str(capture)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    (record,) = json.loads(result.stdout)["streams"]
+    assert record["error"] == "capture stopped" and record["complete"] is False
 
 
 def test_script_form_works_with_plain_mitmdump(server: ScriptServer, tmp_path: Path) -> None:

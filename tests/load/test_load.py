@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from mitmproxy import flowfilter
 
-from sse_inspect.load import CaptureError, read_capture
+from sse_inspect.load import CaptureError, NotACapture, Tally, read_capture
 
 from .. import flows
 from ..conftest import SAMPLES
@@ -113,7 +113,7 @@ def test_empty_file_holds_no_streams(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not a mitmproxy flow, HAR or SSE file"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not a mitmproxy flow, HAR or SSE file \\(nor"),
         (b"hello world\nthis is prose\n", "not a mitmproxy flow, HAR or SSE file"),
         (b'{"log": {"entries": []}}', "HAR file has no entries"),
         (b'{"log": {"entries": [', "invalid JSON"),
@@ -154,3 +154,85 @@ def test_progress_reports_bytes_read() -> None:
     seen: list[int] = []
     list(read_capture(SAMPLES / "mixed.flow", on_progress=seen.append))
     assert seen == sorted(seen) and seen[-1] == (SAMPLES / "mixed.flow").stat().st_size
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
+        b"# Samples\n\nSmall captures.\n",
+        b"#!/usr/bin/env python3\nimport sys\n",
+        b'{"name": "package", "version": "1.0"}',  # JSON, but no HAR
+        b'{"level": "info"}\n{"level": "warn"}\n',  # JSON Lines, but not our export
+    ],
+)
+def test_a_file_that_is_no_capture_at_all_is_told_apart(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "README.md"
+    path.write_bytes(content)
+    with pytest.raises(NotACapture) as e:
+        list(read_capture(path))
+    assert e.value.source == str(path) and str(e.value).startswith(f"{path}: not ")
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"log": {"entries": [',  # a HAR cut short
+        b'{"log": {"entries": []}}',
+        b'{"log": {"entries": [{"request": {}}]}}',
+        b'{"log": {}}',
+    ],
+)
+def test_a_damaged_capture_is_not_called_no_capture(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "x.har"
+    path.write_bytes(content)
+    with pytest.raises(CaptureError) as e:
+        list(read_capture(path))
+    assert not isinstance(e.value, NotACapture)
+
+
+def test_a_truncated_flow_is_damaged_not_no_capture(tmp_path: Path) -> None:
+    path = flows.write(tmp_path / "c.flow", [flows.sse_flow([(0.1, b"data: a\n\n")])])
+    path.write_bytes(path.read_bytes()[:-40])
+    with pytest.raises(CaptureError) as e:
+        list(read_capture(path))
+    assert not isinstance(e.value, NotACapture)
+
+
+def _tally(path: Path, flt: str | None = None) -> Tally:
+    tally = Tally()
+    list(read_capture(path, flowfilter.parse(flt) if flt else None, tally=tally))
+    return tally
+
+
+def test_tally_counts_what_a_flow_file_held(tmp_path: Path) -> None:
+    no_response = flows.json_flow()
+    no_response.response = None
+    sse = [flows.sse_flow([(0.1, b"data: a\n\n")], url=f"http://h/{i}") for i in range(3)]
+    path = flows.write(tmp_path / "c.flow", [flows.json_flow(), no_response, *sse])
+    assert _tally(path) == Tally("flow", 5, 3, 0, 1, 1)
+    assert _tally(path, "~u /1") == Tally("flow", 5, 1, 2, 1, 1)
+    assert _tally(path, "~u /nothing") == Tally("flow", 5, 0, 3, 1, 1)
+
+
+def test_tally_of_an_empty_file_and_of_a_har(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.flow"
+    empty.write_bytes(b"")
+    assert _tally(empty) == Tally("flow")
+    entries = [flows.har_entry("{}", "application/json"), flows.har_entry("data: a\n\n")]
+    har = flows.har(tmp_path / "x.har", entries)
+    assert _tally(har) == Tally("har", 2, 1, 0, 1, 0)
+    assert _tally(har, "~u nothing") == Tally("har", 2, 0, 1, 1, 0)
+    sse = tmp_path / "x.sse"
+    sse.write_bytes(b"data: a\n\n")
+    assert _tally(sse) == Tally("sse", 1, 1)
+
+
+def test_har_time_to_first_byte_is_the_sum_of_the_phases_before_it(tmp_path: Path) -> None:
+    # HAR 1.2: ssl is included in connect, and -1 means the phase does not apply.
+    entry = flows.har_entry("data: a\n\n", time=900)
+    entry["timings"] = {"blocked": 5, "dns": -1, "connect": 60, "ssl": 45, "send": 5, "wait": 130}
+    (s,) = read_capture(flows.har(tmp_path / "x.har", [entry]))
+    assert s.request_start is not None and s.response_start is not None
+    assert (s.response_start - s.request_start) * 1e3 == pytest.approx(200, abs=1e-3)
+    assert s.response_end == pytest.approx(s.request_start + 0.9)

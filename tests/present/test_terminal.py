@@ -1,24 +1,53 @@
-"""Terminal renderables measure the console they are printed on."""
+"""Terminal renderables measure the console they are printed on.
+
+What a person sees is tested as a person sees it: each renderable is printed on a rich
+console of a fixed width and the text it shows is read back.
+"""
 
 from __future__ import annotations
 
+import io
+import json
+import re
+from typing import Any
+
+import pytest
 from rich.console import Console
 
-from sse_inspect.analysis.analysis import analyze
+from sse_inspect.analysis.analysis import Analysis, analyze
 from sse_inspect.load import read_capture
+from sse_inspect.load.raw import read_sse
 from sse_inspect.present.json import stream_record
-from sse_inspect.present.terminal import SPARK, CadenceStrip, StreamsTable, stream_details
+from sse_inspect.present.terminal import (
+    SPARK,
+    CadenceStrip,
+    StreamsTable,
+    events_table,
+    short_url,
+    stream_details,
+)
 
-from ..conftest import SAMPLES
+from ..conftest import SAMPLES, SHARED
 
 (STREAM,) = read_capture(SAMPLES / "openai-chat.flow")
 ANALYSIS = analyze(STREAM)
+MIXED = [analyze(s) for s in read_capture(SAMPLES / "mixed.flow")]
+WIDTHS = (60, 80, 100, 120, 160)
 
 
 def _render(renderable: object, width: int) -> str:
     console = Console(width=width, record=True, color_system=None, highlight=False)
     console.print(renderable)
     return console.export_text()
+
+
+def _shared(name: str) -> Analysis:
+    (stream,) = read_capture(SHARED / "streams" / f"{name}.sse")
+    return analyze(stream)
+
+
+def _records(*analyses: Analysis) -> list[dict[str, Any]]:
+    return [stream_record(a) for a in analyses]
 
 
 def test_the_cadence_strip_takes_the_consoles_width() -> None:
@@ -44,6 +73,9 @@ def test_a_stall_shows_as_a_full_red_block() -> None:
     assert "█" in _render(strip, 80)
 
 
+# -- the streams table -----------------------------------------------------------------------
+
+
 def test_the_streams_table_turns_compact_on_a_narrow_console() -> None:
     table = StreamsTable([stream_record(ANALYSIS)], "t")
     wide = _render(table, 160)
@@ -53,7 +85,188 @@ def test_the_streams_table_turns_compact_on_a_narrow_console() -> None:
     assert all(len(line) <= 100 for line in narrow.splitlines())
 
 
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_streams_table_keeps_one_or_two_lines_per_stream(width: int) -> None:
+    records = _records(*MIXED)
+    lines = _render(StreamsTable(records, "samples/mixed.flow"), width).splitlines()
+    assert all(len(line) <= width for line in lines), lines
+    title, header, rule, *rows = lines
+    assert title.startswith("samples/mixed.flow") and set(rule.strip()) == {"─"}
+    assert len(rows) <= 2 * len(records), lines  # not a letter per line
+    text = "\n".join(rows)
+    # The URL without its scheme; each row still says which host and endpoint it is.
+    assert "http://" not in text
+    (chat, messages) = (line for line in rows if "127.0.0.1:8000/" in line)
+    assert re.search(r"ompletions(\s|$)", chat) and "/v1/messages" in messages
+    for column in ("#", "TTFT", "Total", "Stalls", "Done"):
+        assert re.search(rf"(^|\s){re.escape(column)}(\s|$)", header), (column, header)
+    assert "openai-chat" in text and "anthropic" in text and "4,170" in text
+
+
+def test_urls_lose_their_scheme_and_their_middle() -> None:
+    url = "https://api.openai.com/v1/chat/completions?api-version=1"
+    assert short_url(url) == "api.openai.com/v1/chat/completions"
+    assert short_url(url, 28) == "api.openai.com/…/completions"
+    assert len(short_url(url, 20)) == 20 and short_url(url, 20).endswith("completions")
+    assert "…" in short_url(url, 20)
+    gemini = "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
+    cut = short_url(gemini, 40)
+    assert len(cut) == 40 and cut.startswith("generativelanguage") and cut.endswith("Content")
+    assert short_url("samples/openai-chat.sse", 60) == "samples/openai-chat.sse"  # no URL
+
+
+def test_gaps_read_the_same_in_the_table_and_the_details() -> None:
+    record = stream_record(ANALYSIS)
+    gaps = "/".join(f"{record['gap_ms'][k]:,.0f}" for k in ("p50", "p90", "p99", "max"))
+    assert "," in gaps  # the longest gap is over a second
+    table = _render(StreamsTable([record], "t"), 160)
+    details = _render(stream_details(ANALYSIS, 1), 160)
+    assert gaps in table and gaps in details
+
+
+def test_several_capture_files_get_a_source_column() -> None:
+    (other,) = (analyze(s) for s in read_capture(SAMPLES / "captured-anthropic.flow"))
+    records = _records(*MIXED, other)
+    wide = _render(StreamsTable(records), 160).splitlines()
+    assert "Source" in wide[0]
+    by_row = [line for line in wide[2:] if line.strip()]
+    assert len(by_row) == 3
+    assert "mixed.flow" in by_row[0] and "mixed.flow" in by_row[1]
+    assert "captured-anthropic.flow" in by_row[2]
+    assert "samples/" not in "\n".join(by_row)  # the file's name is enough
+    for width in WIDTHS:  # and a reader can tell the files apart at every width
+        text = _render(StreamsTable(records), width)
+        assert "mixed.flow" in text and "captured-anthropic" in text, (width, text)
+        assert all(len(line) <= width for line in text.splitlines())
+        assert len(text.splitlines()) <= 2 + 2 * 3 + 2  # header, rule, rows, a name per file
+    one = _render(StreamsTable(_records(*MIXED), "samples/mixed.flow"), 160)
+    assert "Source" not in one
+
+
+def test_files_of_one_name_are_told_apart_by_their_folder() -> None:
+    monday, tuesday = (
+        dict(stream_record(ANALYSIS), source=f"{day}/capture.flow") for day in ("mon", "tue")
+    )
+    for width in (60, 160):
+        text = _render(StreamsTable([monday, tuesday]), width)
+        assert "mon/capture.flow" in text and "tue/capture.flow" in text
+
+
+# -- the details ---------------------------------------------------------------------------
+
+LABELS = (
+    "TTFB",
+    "first event",
+    "TTFT",
+    "first answer text",
+    "last event",
+    "output tokens",
+    "tokens/s",
+    "ITL",
+    "TPOT",
+    "gaps p50/p90/p99/max",
+    "stalls",
+)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_figures_of_the_details_are_never_cut(width: int) -> None:
+    text = _render(stream_details(ANALYSIS, 1), width)
+    lines = text.splitlines()
+    assert all(len(line) <= width for line in lines)
+    assert "…" not in "\n".join(lines[:8])
+    start = next(i for i, line in enumerate(lines) if line.startswith("TTFB "))
+    grid = lines[start : lines.index("", start)]  # the figures, up to the blank line
+    for label in LABELS:
+        assert any(re.search(rf"(^|\s){re.escape(label)}\s", line) for line in grid), (
+            label,
+            text,
+        )
+    assert len(grid) in (4, 6, 11)  # 3, 2 or 1 figures per line
+    if width <= 80:
+        assert len(grid) > 4
+    if width >= 120:
+        assert len(grid) == 4
+
+
 def test_details_come_from_the_analysis_alone() -> None:
     text = _render(stream_details(ANALYSIS, 1), 120)
     assert ANALYSIS.answer.first.text[:40] in text.replace("\n", " ").replace("│", "")
     assert "Stream 1: POST" in text and "cadence " in text
+
+
+# -- the event list ------------------------------------------------------------------------
+
+
+def _rows(text: str) -> list[str]:
+    lines = text.splitlines()
+    return lines[lines.index(next(x for x in lines if set(x.strip()) == {"─"})) + 1 :]
+
+
+def test_events_show_what_each_event_carried() -> None:
+    text = _render(events_table(ANALYSIS, 1), 120)
+    rows = _rows(text)
+    assert len(rows) == 67
+    assert "chat.completion.chunk" not in text  # the raw JSON is behind --raw
+    first = ANALYSIS.reading.deltas[0]
+    assert f'text "{first.text}"' in rows[first.event]
+    assert "Carried" in text
+    assert rows[-1].rstrip().endswith("[DONE]")
+    assert rows[-2].rstrip().endswith("usage")  # the include_usage chunk: no choices
+    assert re.search(r"role assistant\s*$", rows[0]), rows[0]
+    assert re.search(r"finish stop\s*$", rows[-3]), rows[-3]
+
+
+def test_events_name_the_kind_of_event_that_carried_no_output() -> None:
+    anthropic = _rows(_render(events_table(MIXED[1], 2), 100))
+    assert re.search(r"message_start\s+message_start\s*$", anthropic[0]), anthropic[0]
+    assert re.search(r":\s+ping\s*$", anthropic[1])  # the comment, as sent
+    assert re.search(r"ping\s+ping\s*$", anthropic[3]), anthropic[3]
+    assert 'text "Hello!"' in anthropic[4]
+    assert re.search(r"message_delta\s+finish end_turn\s*$", anthropic[-2]), anthropic[-2]
+    assert re.search(r"message_stop\s+end\s*$", anthropic[-1]), anthropic[-1]
+
+
+def test_events_show_tool_calls_reasoning_and_choices() -> None:
+    tools = _render(events_table(_shared("openai-chat--parallel-tool-calls"), 1), 100)
+    assert re.search(r"tool GetWeatherArgs\s*$", _rows(tools)[1], re.MULTILINE)
+    assert 'tool {"ci' in _rows(tools)[2]
+    reasoning = _render(events_table(_shared("openai-chat--deepseek-reasoner"), 1), 100)
+    assert 'reasoning "H"' in _rows(reasoning)[1]
+    choices = _render(events_table(_shared("openai-chat--n3-multiple-choices"), 1), 100)
+    assert '[1] text "{\\""' in choices or '[1] text "{""' in choices
+    refusal = _render(events_table(_shared("openai-chat--refusal"), 1), 100)
+    assert 'refusal "' in refusal
+    responses = _render(events_table(_shared("openai-responses--function-call"), 1), 160)
+    assert 'tool get_weather_at_location {"' in responses
+    assert re.search(r"response\.completed\s+end\s*$", responses, re.MULTILINE)
+
+
+@pytest.mark.parametrize("width", (60, 100))
+def test_event_rows_stay_on_one_line_unless_full(width: int) -> None:
+    a = MIXED[1]  # anthropic: long event names
+    rows = _rows(_render(events_table(a, 2), width))
+    assert len(rows) == len(a.decoded.events) + len(a.decoded.comments)
+    assert all(len(row) <= width for row in rows)
+    assert all('text "' in row for row in rows[4:14]), rows  # the figure is not squeezed out
+
+
+def test_raw_shows_each_events_data_and_full_folds_it() -> None:
+    data = ANALYSIS.decoded.events[1].data
+    cut = _rows(_render(events_table(ANALYSIS, 1, raw=True), 100))
+    assert "Carried" not in "\n".join(cut)
+    assert cut[1].rstrip().endswith("…") and data[:40] in cut[1]
+    full = _render(events_table(ANALYSIS, 1, raw=True, full=True), 60)
+    assert all(len(line) <= 60 for line in full.splitlines())
+    joined = re.sub(r"\s+", "", full)
+    assert re.sub(r"\s+", "", data) in joined  # the whole data, folded over lines
+    long_text = "x" * 300
+    carried = _render(events_table(_with_text(long_text), 1, full=True), 60)
+    assert long_text in re.sub(r"\s+", "", carried) and "…" not in carried
+    assert "…" in _render(events_table(_with_text(long_text), 1), 60)
+
+
+def _with_text(text: str) -> Analysis:
+    chunk = {"choices": [{"index": 0, "delta": {"content": text}}]}
+    (stream,) = read_sse(io.BytesIO(f"data: {json.dumps(chunk)}\n\n".encode()), "long.sse")
+    return analyze(stream, dialect="openai-chat")

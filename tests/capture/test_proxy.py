@@ -1,0 +1,96 @@
+"""The proxy runner's pieces: the overwrite rule, the console, the summary line."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from pathlib import Path
+
+import pytest
+
+from sse_inspect.capture import proxy
+from sse_inspect.capture.addon import SSECapture, Tally
+from sse_inspect.capture.proxy import CaptureConfig, build_master, would_overwrite
+
+
+def test_only_a_non_empty_file_would_be_overwritten(tmp_path: Path) -> None:
+    full, empty = tmp_path / "full.flow", tmp_path / "empty.flow"
+    full.write_bytes(b"x")
+    empty.write_bytes(b"")
+    assert would_overwrite(str(full))
+    assert not would_overwrite(str(empty))
+    assert not would_overwrite(str(tmp_path / "new.flow"))
+    assert not would_overwrite("+" + str(full))  # appends
+    assert not would_overwrite(str(tmp_path))  # a directory: opening it will say so
+
+
+@pytest.mark.parametrize(
+    ("tally", "write", "line"),
+    [
+        (
+            Tally(complete=2, cut=1, events=412),
+            "capture.flow",
+            "sse-inspect: 3 streams recorded (2 complete, 1 cut), 412 events, "
+            "written to capture.flow",
+        ),
+        (
+            Tally(complete=1, events=1),
+            "+c.flow",
+            "sse-inspect: 1 stream recorded (1 complete, 0 cut), 1 event, appended to c.flow",
+        ),
+        (Tally(), "c.flow", "sse-inspect: 0 streams recorded, 0 events, written to c.flow"),
+    ],
+)
+def test_the_summary_line(tally: Tally, write: str, line: str) -> None:
+    capture = SSECapture()
+    capture.tally = tally
+    assert proxy._summary(capture, write) == line
+
+
+def _record(name: str, level: int, msg: str) -> logging.LogRecord:
+    return logging.LogRecord(name, level, __file__, 1, msg, None, None)
+
+
+def test_the_console_holds_everything_until_started_and_drops_connection_lines() -> None:
+    out = io.StringIO()
+    console = proxy._Console(verbose=False, out=out)
+    try:
+        handler = console.addon.logger
+        handler.handle(_record("mitmproxy.proxy.mode_servers", logging.INFO, "listening"))
+        assert out.getvalue() == ""  # held while starting
+        console.release()
+        assert out.getvalue().endswith(" listening\n")
+        handler.handle(_record("mitmproxy.proxy.server", logging.INFO, "client connect"))
+        handler.handle(_record("mitmproxy.proxy.server", logging.WARNING, "TLS failed"))
+        handler.handle(_record("sse_inspect.capture.addon", logging.INFO, "sse-inspect: x"))
+        text = out.getvalue()
+        assert "client connect" not in text and "TLS failed" in text and "sse-inspect: x" in text
+    finally:
+        console.close()
+
+
+def test_verbose_keeps_connection_lines() -> None:
+    out = io.StringIO()
+    console = proxy._Console(verbose=True, out=out)
+    try:
+        console.release()
+        console.addon.logger.handle(
+            _record("mitmproxy.proxy.server", logging.INFO, "client connect")
+        )
+        assert "client connect" in out.getvalue()
+    finally:
+        console.close()
+
+
+def test_the_master_has_no_file_until_the_proxy_listens() -> None:
+    async def build() -> None:
+        m = build_master(CaptureConfig(write="never-opened.flow", listen_port=0))
+        names = [type(a).__name__ for a in m.addons.chain]
+        assert names.index("SSECapture") < names.index("Save")  # ahead of Save
+        assert m.options.save_stream_file is None
+        check = m.addons.get("errorcheck")
+        assert isinstance(check, proxy._StartCheck)  # ours, which Master.run calls by name
+        check.finish()  # uninstalls its log handler
+
+    asyncio.run(build())
