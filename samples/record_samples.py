@@ -90,7 +90,7 @@ def record(dialect: str, out: Path) -> Path:
     with (
         tempfile.TemporaryDirectory() as tmp,
         ScriptServer({path: script}) as base,
-        CaptureProcess(target, confdir=Path(tmp)) as proxy,
+        CaptureProcess(target, confdir=Path(tmp), args=["--force"]) as proxy,
     ):
         conn = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=60)
         headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}

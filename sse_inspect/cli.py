@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -57,6 +57,34 @@ def _parse_filter(
         raise click.BadParameter(str(e)) from None
 
 
+def _examples(*lines: str) -> str:
+    """An Examples section for a command's help; ``\b`` keeps click from rewrapping it."""
+    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def listen_options(default_port: int) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """``-p/--port`` and ``--host`` for the commands that listen; mitmproxy's spellings
+    ``--listen-port`` and ``--listen-host`` are accepted too (not shown in the help)."""
+    port = click.IntRange(0, 65535)
+
+    def decorate(f: Callable[..., None]) -> Callable[..., None]:
+        for option in (
+            click.option("--listen-host", "host", default="127.0.0.1", hidden=True),
+            click.option("--listen-port", "port", type=port, default=default_port, hidden=True),
+            click.option(
+                "--host", default="127.0.0.1", show_default=True, help="Address to listen on."
+            ),
+            click.option(
+                "-p", "--port", type=port, default=default_port, show_default=True,
+                help="Port to listen on.",
+            ),
+        ):  # fmt: skip
+            f = option(f)
+        return f
+
+    return decorate
+
+
 filter_option = click.option(
     "--filter",
     "flt",
@@ -66,7 +94,14 @@ filter_option = click.option(
 )
 
 
-@main.command()
+@main.command(
+    short_help="Report the event streams of captures.",
+    epilog=_examples(
+        "sse-inspect analyze capture.flow",
+        "sse-inspect analyze --events --filter '~u /v1/messages' capture.flow",
+        "sse-inspect analyze --json monday/*.flow | jq '.streams[].ttft_ms'",
+    ),
+)
 @click.argument("captures", nargs=-1, required=True, metavar="CAPTURE...")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document (see README).")
 @filter_option
@@ -102,6 +137,7 @@ filter_option = click.option(
     type=click.Choice(dialect_names()),
     help="Read every stream as this dialect instead of detecting it.",
 )
+@click.option("--title", hidden=True, help="The table's title (default: the one file's name).")
 def analyze(
     captures: tuple[str, ...],
     as_json: bool,
@@ -112,8 +148,9 @@ def analyze(
     full: bool = False,
     raw: bool = False,
     dialect: str | None = None,
+    title: str | None = None,
 ) -> None:
-    """Report every event stream in CAPTURE files (.flow, HAR or raw .sse).
+    """Report every event stream in CAPTURE files (.flow, HAR, raw .sse or our JSONL).
 
     Exit status: 0 streams reported, 1 no event stream found, 2 unreadable input (the
     streams read before the damage are still reported).
@@ -136,7 +173,7 @@ def analyze(
     if as_json:
         click.echo(json.dumps(document(records), indent=2, ensure_ascii=False))
     elif records:
-        title = captures[0] if len(captures) == 1 else None
+        title = title or (captures[0] if len(captures) == 1 else None)
         out.print(StreamsTable(records, title))
         out.print(footnotes(records))
         if details or len(records) == 1:
@@ -152,7 +189,14 @@ def analyze(
 FORMATS = {".har": "har", ".jsonl": "jsonl", ".ndjson": "jsonl", ".md": "md", ".markdown": "md"}
 
 
-@main.command()
+@main.command(
+    short_help="Write transcripts: HAR, JSON Lines, Markdown.",
+    epilog=_examples(
+        "sse-inspect export capture.flow -o chat.har",
+        "sse-inspect export capture.flow -o - --format md > transcript.md",
+        "sse-inspect export *.flow --filter '~d api.openai.com' -o events.jsonl",
+    ),
+)
 @click.argument("captures", nargs=-1, required=True, metavar="CAPTURE...")
 @click.option("-o", "--output", required=True, help="The file to write, or - for stdout.")
 @click.option(
@@ -235,16 +279,15 @@ def _render(fmt: str, items: list[Analysis | Stream], analyses: list[Analysis]) 
     return transcript(analyses)
 
 
-@main.command()
-@click.option(
-    "-p",
-    "--listen-port",
-    type=click.IntRange(0, 65535),
-    default=8080,
-    show_default=True,
-    help="Port to listen on.",
+@main.command(
+    short_help="Run the proxy that records event streams.",
+    epilog=_examples(
+        "sse-inspect capture    # and HTTPS_PROXY=http://127.0.0.1:8080 in the client",
+        "sse-inspect capture -p 9000 -w +chats.flow",
+        "sse-inspect capture --mode reverse:https://api.openai.com -p 8000",
+    ),
 )
-@click.option("--listen-host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@listen_options(8080)
 @click.option(
     "--mode",
     "modes",
@@ -264,7 +307,12 @@ def _render(fmt: str, items: list[Analysis | Stream], analyses: list[Analysis]) 
 )
 @click.option("--force", is_flag=True, help="Overwrite an existing -w FILE.")
 @click.option("--filter", "flt", metavar="EXPR", help="Only record flows matching this filter.")
-@click.option("--max-bytes", type=click.IntRange(min=0), help="Store at most this much per stream.")
+@click.option(
+    "--max-bytes",
+    type=click.IntRange(min=0),
+    show_default="64 MiB",
+    help="Store at most this many bytes per stream (the rest still streams to the client).",
+)
 @click.option("--all-flows", is_flag=True, help="Write every flow, not only event streams.")
 @click.option("--confdir", help="mitmproxy's configuration directory (CA certificate, ...).")
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="Any mitmproxy option.")
@@ -273,8 +321,8 @@ def _render(fmt: str, items: list[Analysis | Stream], analyses: list[Analysis]) 
 )
 @click.option("-q", "--quiet", is_flag=True, help="Log errors only (no per-stream lines).")
 def capture(
-    listen_port: int,
-    listen_host: str,
+    port: int,
+    host: str,
     modes: tuple[str, ...],
     write: str,
     force: bool,
@@ -304,8 +352,8 @@ def capture(
     if not force and would_overwrite(write):
         raise InputError(f"{write} exists; --force overwrites it, or -w +{write} appends")
     config = CaptureConfig(
-        listen_host=listen_host,
-        listen_port=listen_port,
+        listen_host=host,
+        listen_port=port,
         modes=modes,
         write=write,
         filter=flt,
@@ -322,10 +370,16 @@ def capture(
         raise InputError(str(e)) from None
 
 
-@main.command()
+@main.command(
+    short_help="Serve captured streams again, with their timing.",
+    epilog=_examples(
+        "sse-inspect replay capture.flow   # base URL http://127.0.0.1:8000/v1",
+        "sse-inspect replay capture.flow --speed 4 -p 9000",
+        "sse-inspect replay capture.flow --no-delay --loop",
+    ),
+)
 @click.argument("capture")
-@click.option("-p", "--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@listen_options(8000)
 @click.option(
     "--speed",
     type=click.FloatRange(min=0, min_open=True),
@@ -363,12 +417,12 @@ def replay(
     from .replay.recordings import start_replay
 
     errors: list[str] = []
-    streams = list(_streams((capture,), flt, errors))
+    empty: list[str] = []
+    streams = list(_streams((capture,), flt, errors, empty=empty))
     if errors:
         raise InputError("; ".join(errors))
     if not streams:
-        click.echo("no event streams found", err=True)
-        sys.exit(1)
+        _nothing_found(empty)
     try:
         running = start_replay(
             streams,
@@ -402,17 +456,39 @@ def replay(
         running.stop()
 
 
-@main.command()
+@main.command(
+    short_help="The whole loop on this machine, no network.",
+    epilog=_examples("sse-inspect demo", "sse-inspect demo --keep demo.flow"),
+)
+@click.option(
+    "--keep", metavar="FILE", type=click.Path(dir_okay=False), help="Keep the capture in FILE."
+)
 @click.pass_context
-def demo(ctx: click.Context) -> None:
+def demo(ctx: click.Context, keep: str | None) -> None:
     """The whole loop on this machine: a local chat server, the capture proxy in front of
     it, a streamed chat request through it, and the analysis of what was captured."""
     from .demo.loop import run_demo
+    from .present.write import OutputError, check_writable
+
+    if keep is not None:
+        try:
+            check_writable(Path(keep))
+        except OutputError as e:
+            raise InputError(str(e)) from None
+        if Path(keep).exists():
+            raise InputError(f"{keep} exists; give another name")
 
     def report(path: Path) -> None:
-        ctx.invoke(analyze, captures=(str(path),), as_json=False, flt=None, show_events=False)
+        ctx.invoke(
+            analyze,
+            captures=(str(path),),
+            as_json=False,
+            flt=None,
+            show_events=False,
+            title="demo",
+        )
 
-    run_demo(report)
+    run_demo(report, keep=Path(keep) if keep else None)
 
 
 def _streams(
