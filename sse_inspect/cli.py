@@ -522,34 +522,10 @@ def _streams(
             errors.append(str(e))
         else:
             if empty is not None and not tally.event_streams:
-                empty.append(f"{path}: {_why_empty(tally)}")
+                empty.append(f"{path}: {tally.why_empty()}")
 
 
 CAPTURE_FORMATS = "mitmproxy flow, HAR, raw SSE or sse-inspect JSONL"
-
-
-def _why_empty(t: Tally) -> str:
-    """Why a capture read to the end gave no event stream, from what it held."""
-    unit = ("entry", "entries") if t.format == "har" else ("flow", "flows")
-
-    def n(count: int, what: tuple[str, str] = unit) -> str:
-        return f"{count} {what[count != 1]}"
-
-    if not t.flows:
-        return f"empty file, no {unit[1]}"
-    others = t.flows - t.filtered
-    streams = ("event stream", "event streams")
-    if not t.filtered:
-        if others == 1:
-            what = "without any response" if t.no_response else "not a text/event-stream response"
-            return f"1 {unit[0]}, {what}"
-        why = f"{n(others)}, none with a text/event-stream response"
-        if t.no_response:
-            why += f" ({t.no_response} without any response)"
-        return why
-    if not others:
-        return f"{n(t.filtered, streams)}, {'all ' if t.filtered > 1 else ''}excluded by --filter"
-    return f"{n(others)} without an event stream, {n(t.filtered, streams)} excluded by --filter"
 
 
 def _nothing_found(empty: list[str]) -> None:
