@@ -250,8 +250,8 @@ def export(
         else:
             items.append(stream)
     analyses = [i for i in items if isinstance(i, Analysis)]
-    text = _render(fmt, items, analyses)
-    if analyses or not errors:
+    if items:  # nothing to report writes nothing (exit 1 below), not an empty transcript
+        text = _render(fmt, items, analyses)
         if output == "-":
             click.echo(text, nl=False)
         else:

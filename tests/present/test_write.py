@@ -74,3 +74,12 @@ def test_the_har_requests_content_length_matches_its_body(tmp_path: Path) -> Non
     lengths = [h["value"] for h in request["headers"] if h["name"].lower() == "content-length"]
     assert body and lengths == [str(len(body))]
     assert request["bodySize"] == len(body)
+
+
+def test_nothing_to_report_writes_nothing(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.flow"
+    empty.write_bytes(b"")
+    out = tmp_path / "out.md"
+    result = CliRunner().invoke(main, ["export", str(empty), "-o", str(out)])
+    assert result.exit_code == 1 and "empty file" in result.stderr
+    assert not out.exists()
