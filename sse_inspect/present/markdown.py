@@ -165,6 +165,10 @@ def _cadence(r: dict[str, Any]) -> list[str]:
     tokens = f"{r['output_tokens']} ({r['tokens_source']})"
     if r["timing"] == "none":
         rows = [("Events", str(r["events"])), ("Output tokens", tokens)]
+        if r["ttfb_ms"] is not None:
+            rows.insert(0, ("Response headers", _ms(r["ttfb_ms"])))
+        if r["duration_ms"] is not None:
+            rows.insert(1, ("Response end", _ms(r["duration_ms"])))
         return [_untimed(), _table(rows)]
     gaps = r["gap_ms"]
     rows = [
@@ -270,7 +274,7 @@ def _snippet(pieces: list[str], kind: str) -> str:
 def _untimed() -> str:
     return (
         "_No per-chunk timing: the capture did not record when chunks arrived "
-        "(sse-inspect's capture does), so no times are known._"
+        "(sse-inspect's capture does), so no event times are known, only the exchange's own._"
     )
 
 

@@ -283,7 +283,8 @@ def footnotes(records: list[dict[str, Any]]) -> Text:
     if untimed:
         lines.append(
             f"\nNo per-chunk timing for stream {', '.join(untimed)}: the capture did not record "
-            "chunk arrival times (sse-inspect's addon does), so event times are unknown.",
+            "chunk arrival times (sse-inspect's addon does), so event times are unknown; TTFB "
+            "and Total are then the response's start and end.",
             style="yellow",
         )
     for i, r in enumerate(records, 1):

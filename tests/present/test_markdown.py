@@ -187,3 +187,10 @@ def test_a_raw_body_has_no_request() -> None:
     request = part(transcript([a]), "Request")
     assert "No request was captured" in request
     assert request.startswith(f"Model: `{a.reading.model}` (as the stream names it).")
+
+
+def test_an_untimed_stream_still_shows_the_exchanges_own_times() -> None:
+    (stream,) = read_capture(SAMPLES / "chrome-export.har")
+    text = transcript([analyze(stream)])
+    assert "| Response headers | 400 ms |" in text and "| Response end | 4,171 ms |" in text
+    assert "only the exchange's own" in text
