@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -44,6 +45,11 @@ class InputError(click.ClickException):
 @click.version_option(__version__, prog_name="sse-inspect")
 def main() -> None:
     """Inspect, time and replay the Server-Sent Event streams of AI chat apps."""
+    # A stream may carry any JSON, a lone UTF-16 surrogate escape ("\ud800") too: what is
+    # printed shows it as "?" rather than ending the report in UnicodeEncodeError.
+    for out in (sys.stdout, sys.stderr):
+        if isinstance(out, io.TextIOWrapper):
+            out.reconfigure(errors="replace")
 
 
 def _parse_filter(
@@ -94,6 +100,30 @@ filter_option = click.option(
 )
 
 
+def _parse_max_decoded(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    if value is None:
+        return None
+    from .replay.server import parse_size
+
+    try:
+        size = parse_size(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+    if size < 1:
+        raise click.BadParameter(f"{value!r}: at least 1 byte")
+    return size
+
+
+max_decoded_option = click.option(
+    "--max-decoded",
+    metavar="SIZE",
+    callback=_parse_max_decoded,
+    show_default="1000x the encoded size, 64 KiB to 1 GiB",
+    help="Decode at most this much of each stream's body (bytes, or 512k, 64M, 1G); past "
+    "it the stream is reported truncated (a guard against decompression bombs).",
+)
+
+
 @main.command(
     short_help="Report the event streams of captures.",
     epilog=_examples(
@@ -137,6 +167,8 @@ filter_option = click.option(
     type=click.Choice(dialect_names()),
     help="Read every stream as this dialect instead of detecting it.",
 )
+@click.option("--no-redact", is_flag=True, help="Show keys and tokens in URLs and headers (warns).")
+@max_decoded_option
 @click.option("--title", hidden=True, help="The table's title (default: the one file's name).")
 def analyze(
     captures: tuple[str, ...],
@@ -149,19 +181,26 @@ def analyze(
     raw: bool = False,
     dialect: str | None = None,
     title: str | None = None,
+    no_redact: bool = False,
+    max_decoded: int | None = None,
 ) -> None:
     """Report every event stream in CAPTURE files (.flow, HAR, raw .sse or our JSONL).
 
     Exit status: 0 streams reported, 1 no event stream found, 2 unreadable input (the
     streams read before the damage are still reported).
     """
+    from .present.redact import redact_stream
+
+    if no_redact:
+        click.echo("warning: --no-redact: the report shows keys and tokens", err=True)
     out = _console()
     records: list[dict[str, Any]] = []
     kept: list[Analysis] = []  # for the details; only the first unless --details
     errors: list[str] = []
     empty: list[str] = []  # why each capture held no event stream
     for stream in _streams(captures, flt, errors, progress=True, empty=empty):
-        a = analyze_stream(stream, stall_ms, dialect)
+        stream = stream if no_redact else redact_stream(stream)
+        a = analyze_stream(stream, stall_ms, dialect, max_decoded)
         record = stream_record(a)
         if show_events and as_json:
             record["frames"] = frame_records(a)
@@ -171,7 +210,7 @@ def analyze(
         if show_events and not as_json:
             out.print(events_table(a, len(records), raw=raw, full=full))
     if as_json:
-        click.echo(json.dumps(document(records), indent=2, ensure_ascii=False))
+        click.echo(json.dumps(document(records), indent=2, ensure_ascii=False, allow_nan=False))
     elif records:
         title = title or (captures[0] if len(captures) == 1 else None)
         out.print(StreamsTable(records, title))
@@ -209,6 +248,7 @@ FORMATS = {".har": "har", ".jsonl": "jsonl", ".ndjson": "jsonl", ".md": "md", ".
 @click.option("--no-redact", is_flag=True, help="Keep keys, tokens and cookies (warns).")
 @click.option("--all-flows", is_flag=True, help="HAR: the other exchanges too, not only streams.")
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+@max_decoded_option
 def export(
     captures: tuple[str, ...],
     output: str,
@@ -217,6 +257,7 @@ def export(
     no_redact: bool,
     all_flows: bool,
     force: bool,
+    max_decoded: int | None = None,
 ) -> None:
     """Write the event streams of CAPTURE files as HAR 1.2, JSON Lines or Markdown.
 
@@ -246,12 +287,12 @@ def export(
     ):
         stream = stream if no_redact else redact_stream(stream)
         if is_event_stream(stream.response_header("content-type")):
-            items.append(analyze_stream(stream))
+            items.append(analyze_stream(stream, max_decoded=max_decoded))
         else:
             items.append(stream)
     analyses = [i for i in items if isinstance(i, Analysis)]
     if items:  # nothing to report writes nothing (exit 1 below), not an empty transcript
-        text = _render(fmt, items, analyses)
+        text = _render(fmt, items, analyses, max_decoded)
         if output == "-":
             click.echo(text, nl=False)
         else:
@@ -265,11 +306,14 @@ def export(
         _nothing_found(empty)
 
 
-def _render(fmt: str, items: list[Analysis | Stream], analyses: list[Analysis]) -> str:
+def _render(
+    fmt: str, items: list[Analysis | Stream], analyses: list[Analysis], max_decoded: int | None
+) -> str:
     if fmt == "har":
         from .present.har import har_document
 
-        return json.dumps(har_document(items), indent=2, ensure_ascii=False) + "\n"
+        document = har_document(items, max_decoded)
+        return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     if fmt == "jsonl":
         from .present.jsonl import jsonl_lines
 
@@ -342,6 +386,10 @@ def capture(
 
     It logs to stderr: one line per finished stream, and on Ctrl-C (or SIGTERM) a summary
     of what was recorded.
+
+    Exit status: 0 stopped with every stream written; 1 FILE could not be written to the
+    end (a full disk: the proxy said so, kept forwarding, and FILE holds what was written
+    before); 2 bad usage, or the proxy could not start (FILE untouched).
     """
     from mitmproxy import exceptions
 
@@ -349,6 +397,8 @@ def capture(
 
     if verbose and quiet:
         raise InputError("-v and -q exclude each other")
+    if not write.removeprefix("+"):
+        raise InputError("-w needs a file name (an empty one would record nothing)")
     if not force and would_overwrite(write):
         raise InputError(f"{write} exists; --force overwrites it, or -w +{write} appends")
     config = CaptureConfig(
@@ -365,9 +415,11 @@ def capture(
         sets=sets,
     )
     try:
-        run_capture(config)
+        status = run_capture(config)
     except (exceptions.OptionsError, StartError) as e:
         raise InputError(str(e)) from None
+    if status:
+        sys.exit(status)  # the file is incomplete: the log and the summary said why
 
 
 @main.command(
@@ -390,12 +442,20 @@ def capture(
 @click.option("--no-delay", is_flag=True, help="Send every stream at once, without its timing.")
 @click.option("--loop", is_flag=True, help="Start again from the first recording of a route.")
 @click.option("--keep-encoding", is_flag=True, help="Send bodies content-encoded as recorded.")
+@max_decoded_option
 @click.option(
     "--pace-ms",
     type=click.FloatRange(min=0),
     default=DEFAULT_PACE_MS,
     show_default=True,
     help="Without recorded timing, send one event every this many ms.",
+)
+@click.option(
+    "--max-body",
+    metavar="SIZE",
+    default="8M",
+    show_default=True,
+    help="Refuse a request body larger than this with 413 (bytes, or 512k, 32M, 1G).",
 )
 @filter_option
 def replay(
@@ -407,15 +467,23 @@ def replay(
     loop: bool,
     keep_encoding: bool,
     pace_ms: float,
+    max_body: str,
     flt: flowfilter.TFilter | None,
+    max_decoded: int | None = None,
 ) -> None:
     """Serve the event streams of CAPTURE again, with their recorded timing.
 
     Each request is answered by a recorded stream with its method and path (then its
-    request body, then capture order); anything else gets a 404 listing what is there.
+    request body, then capture order); anything else gets a 404 listing what is there,
+    and a request body over --max-body a 413.
     """
     from .replay.recordings import start_replay
+    from .replay.server import parse_size
 
+    try:
+        body_limit = parse_size(max_body)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="'--max-body'") from None
     errors: list[str] = []
     empty: list[str] = []
     streams = list(_streams((capture,), flt, errors, empty=empty))
@@ -433,6 +501,8 @@ def replay(
             no_delay=no_delay,
             keep_encoding=keep_encoding,
             pace_ms=pace_ms,
+            max_decoded=max_decoded,
+            max_body=body_limit,
             log=click.echo,
         )
     except OSError as e:

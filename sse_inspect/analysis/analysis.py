@@ -7,15 +7,27 @@ from dataclasses import dataclass
 
 from .. import dialects
 from ..decode.body import DecodedBody, decode_body
+from ..decode.content import default_limit, format_size
 from ..dialects.base import Reading
 from ..load.stream import Stream
 from .answer import Answer, rebuild
 from .cadence import DEFAULT_STALL_MS, Cadence, cadence
 
-__all__ = ["CLOSED_AFTER_END", "LENIENT_NOTE", "Analysis", "analyze", "decode_stream"]
+__all__ = [
+    "CAPPED_NOTE",
+    "CLOSED_AFTER_END",
+    "LENIENT_NOTE",
+    "Analysis",
+    "analyze",
+    "decode_stream",
+    "decoded_limit_of",
+]
 
 LENIENT_NOTE = "read from the unterminated last event: a browser would show nothing"
 CLOSED_AFTER_END = "the connection closed after the end marker ({}); nothing was lost"
+CAPPED_NOTE = "decoded size capped at {size} ({why}): the rest of the stream is not analysed"
+_GIVEN = "--max-decoded"
+_DEFAULT = "the default for {received} received; --max-decoded sets it"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +47,8 @@ class Analysis:
         ended cleanly with the body decoded to the end and no event left open."""
         if self.decoded.error is not None or self.reading.error is not None:
             return False
+        if self.decoded.capped is not None:
+            return False  # what came after the cap was not read
         if self.reading.ended:
             return True
         return self.stream.complete and self.decoded.unterminated is None
@@ -61,17 +75,33 @@ class Analysis:
         return self.reading.notes
 
 
-def decode_stream(stream: Stream) -> DecodedBody:
-    """The stream's body as events, each with the arrival time of the chunk completing it."""
+def decoded_limit_of(stream: Stream, max_decoded: int | None = None) -> int:
+    """How much of the stream's body is decoded: ``max_decoded`` (``--max-decoded``), else
+    the default for its size (:func:`sse_inspect.decode.content.default_limit`)."""
+    return default_limit(len(stream.body)) if max_decoded is None else max_decoded
+
+
+def decode_stream(stream: Stream, max_decoded: int | None = None) -> DecodedBody:
+    """The stream's body as events, each with the arrival time of the chunk completing it,
+    decoded up to :func:`decoded_limit_of` bytes."""
     end = stream.response_end or stream.request_start or 0.0
-    return decode_body(stream.timed_chunks(), stream.response_header("content-encoding"), end)
+    coding = stream.response_header("content-encoding")
+    limit = decoded_limit_of(stream, max_decoded)
+    return decode_body(stream.timed_chunks(), coding, end, limit)
 
 
 def analyze(
-    stream: Stream, stall_ms: float = DEFAULT_STALL_MS, dialect: str | None = None
+    stream: Stream,
+    stall_ms: float = DEFAULT_STALL_MS,
+    dialect: str | None = None,
+    max_decoded: int | None = None,
 ) -> Analysis:
-    """``dialect`` overrides detection (a name from :func:`sse_inspect.dialects.names`)."""
-    decoded = decode_stream(stream)
+    """``dialect`` overrides detection (a name from :func:`sse_inspect.dialects.names`).
+
+    ``max_decoded`` bounds the decoded size of the body (see :func:`decoded_limit_of`):
+    past it the events before are analysed, the stream is reported truncated and not
+    complete, with :data:`CAPPED_NOTE` saying why."""
+    decoded = decode_stream(stream, max_decoded)
     events = decoded.events
     lenient = not events and decoded.unterminated is not None
     if lenient:
@@ -85,6 +115,17 @@ def analyze(
     if lenient:
         # Its end marker, if any, was never dispatched.
         reading = dataclasses.replace(reading, ended=False, notes=(*reading.notes, LENIENT_NOTE))
+    if decoded.capped is not None:
+        why = (
+            _GIVEN
+            if max_decoded is not None
+            else _DEFAULT.format(received=format_size(len(stream.body)))
+        )
+        note = CAPPED_NOTE.format(size=format_size(decoded.capped), why=why)
+        reading = dataclasses.replace(reading, notes=(*reading.notes, note))
+        # Contract 4's ``truncated``: only the first part of the body was read, as when the
+        # capture itself stored only the first bytes (the note says which).
+        stream = dataclasses.replace(stream, truncated=True)
     answer = rebuild(reading.deltas)
     return Analysis(
         stream, decoded, name, reading, answer, cadence(stream, decoded, reading, stall_ms)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from math import isfinite
 
 from ..decode.body import DecodedBody
 from ..dialects.base import DATA, TEXT, Reading
@@ -70,12 +71,19 @@ class Cadence:
 def cadence(
     stream: Stream, body: DecodedBody, reading: Reading, stall_ms: float = DEFAULT_STALL_MS
 ) -> Cadence:
-    arrivals = sorted({d.event: d.t for d in reading.deltas}.values())
+    # Loaders give only finite times (load/checks.py); a Stream made by hand may not.
+    arrivals = sorted(t for t in {d.event: d.t for d in reading.deltas}.values() if isfinite(t))
     tokens, source = _output_tokens(reading, len(arrivals))
-    start = stream.request_start
+    start = (
+        stream.request_start
+        if stream.request_start is not None and isfinite(stream.request_start)
+        else None
+    )
 
     def since(t: float | None) -> float | None:
-        return None if t is None or start is None else (t - start) * 1e3
+        if t is None or start is None or not isfinite(t):
+            return None
+        return (t - start) * 1e3
 
     if stream.timing == "none" or start is None:
         # No chunk times, so no event times: only the exchange's own timestamps, when the

@@ -8,11 +8,17 @@ The ``-w`` file is opened only once the proxy listens and every start-up check h
 so a failed start (a busy port, a bad script) never truncates it. A failed start is one
 :class:`StartError` with a one-line reason instead of mitmproxy's own lines and exit(1).
 The log goes to stderr; the proxy core's per-connection lines only with ``verbose``.
+
+A file that cannot be written any more (a full disk) stops the recording, not the proxy:
+mitmproxy's ``Save`` would exit from inside a task and cut every stream in flight; ours
+(:class:`_Save`) says so once, stops writing and lets the traffic go on, and the summary
+says the file is incomplete (:func:`run_capture` then returns :data:`EXIT_INCOMPLETE`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import logging
 import os
@@ -25,12 +31,20 @@ from pathlib import Path
 from typing import IO
 
 from mitmproxy import addons, ctx, exceptions, master, options
+from mitmproxy import flow as mflow
 from mitmproxy.addons import errorcheck, save, termlog
 from mitmproxy.utils import human
 
 from .addon import SSECapture
 
-__all__ = ["CaptureConfig", "StartError", "build_master", "run_capture", "would_overwrite"]
+__all__ = [
+    "EXIT_INCOMPLETE",
+    "CaptureConfig",
+    "StartError",
+    "build_master",
+    "run_capture",
+    "would_overwrite",
+]
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +74,10 @@ class CaptureConfig:
 
 class StartError(Exception):
     """The proxy could not start; the message is one line, and the ``-w`` file is untouched."""
+
+
+EXIT_INCOMPLETE = 1
+"""The exit status of a capture whose file could not be written to the end (a full disk)."""
 
 
 def would_overwrite(write: str) -> bool:
@@ -127,6 +145,54 @@ class _StartCheck(errorcheck.ErrorCheck):
         self.started()
 
 
+class _Save(save.Save):
+    """mitmproxy's ``Save``, except that a write that fails (a full disk, a lost mount)
+    stops the recording instead of the proxy.
+
+    mitmproxy's writes to stderr and calls ``sys.exit(1)`` inside the hook's task: the proxy
+    prints tracebacks, dies, and cuts every stream in flight. This one logs one line, once,
+    closes the file and writes nothing more; every stream goes on being forwarded.
+    ``failed`` then holds the reason for the summary.
+    """
+
+    name = "save"  # the name mitmproxy's own has, for ``addons.get("save")``
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failed: str | None = None
+
+    def configure(self, updated: set[str]) -> None:
+        if self.failed is None:  # never reopen (and truncate) the file that failed
+            super().configure(updated)
+
+    def save_flow(self, flow: mflow.Flow) -> None:
+        if not self.stream:
+            return
+        try:
+            self.maybe_rotate_to_new_file()
+            self.stream.add(flow)
+        except OSError as e:
+            self._fail(e, "streams are still forwarded but no longer recorded")
+        else:
+            self.active_flows.discard(flow)
+
+    def done(self) -> None:
+        try:
+            super().done()
+        except OSError as e:
+            self._fail(e, "the flows still open were not recorded")
+
+    def _fail(self, e: OSError, consequence: str) -> None:
+        path = self.current_path or str(ctx.options.save_stream_file or "").removeprefix("+")
+        self.failed = e.strerror or str(e)
+        log.error(f"sse-inspect: cannot write {path}: {self.failed}; {consequence}")
+        stream, self.stream = self.stream, None
+        self.active_flows.clear()
+        if stream is not None:
+            with contextlib.suppress(OSError):  # what is still buffered cannot be written
+                stream.fo.close()
+
+
 def _reason(errors: list[logging.LogRecord]) -> str:
     """One line for a failed start: the address that could not be bound, else the first error."""
     proxyserver = ctx.master.addons.get("proxyserver")
@@ -156,6 +222,7 @@ def build_master(
     m = master.Master(opts)
     chain = addons.default_addons()
     at = next(i for i, a in enumerate(chain) if isinstance(a, save.Save))
+    chain[at] = _Save()
     chain.insert(at, SSECapture())
     if console is not None:
         chain.insert(0, console.addon)  # where Master(with_termlog=True) puts it
@@ -180,15 +247,19 @@ def build_master(
     return m
 
 
-def run_capture(config: CaptureConfig) -> None:
+def run_capture(config: CaptureConfig) -> int:
     """Serve until SIGINT or SIGTERM; then stop cleanly, with every flow written, and log
     a summary of what was recorded.
 
+    Returns the exit status: 0, or :data:`EXIT_INCOMPLETE` when the file could not be
+    written to the end (the proxy kept forwarding; the log and the summary say so).
     Raises ``exceptions.OptionsError`` for bad options, before anything listens, and
     :class:`StartError` when the proxy cannot start or the file cannot be opened.
     """
+    status = 0
 
     async def main() -> None:
+        nonlocal status
         # As mitmdump does: everything reaches the terminal log, which filters by
         # termlog_verbosity; chatty libraries only from warnings up.
         logging.getLogger().setLevel(logging.DEBUG)
@@ -216,19 +287,29 @@ def run_capture(config: CaptureConfig) -> None:
                 loop.add_signal_handler(sig, m.shutdown)
             await m.run()
             if started:
-                log.info(_summary(capture, config.write))
+                failed = m.addons.get("save").failed
+                if failed is not None:
+                    status = EXIT_INCOMPLETE
+                log.info(_summary(capture, config.write, failed))
         finally:
             console.close()
 
     asyncio.run(main())
+    return status
 
 
-def _summary(capture: SSECapture, write: str) -> str:
-    """``sse-inspect: 3 streams recorded (2 complete, 1 cut), 412 events, written to F``."""
+def _summary(capture: SSECapture, write: str, failed: str | None = None) -> str:
+    """``sse-inspect: 3 streams recorded (2 complete, 1 cut), 412 events, written to F``;
+    when writing failed, ``..., 412 events; F is incomplete: cannot write it (reason)``."""
     t = capture.tally
+    path = write.removeprefix("+")
     streams = f"{t.streams} stream{'' if t.streams == 1 else 's'} recorded"
     if t.streams:
         streams += f" ({t.complete} complete, {t.cut} cut)"
     events = f"{t.events} event{'' if t.events == 1 else 's'}"
-    where = f"appended to {write[1:]}" if write.startswith("+") else f"written to {write}"
+    if failed is not None:
+        streams = streams.replace(" recorded", " seen", 1)
+        incomplete = f"{path} is incomplete: cannot write it ({failed})"
+        return f"sse-inspect: {streams}, {events}; {incomplete}"
+    where = f"appended to {path}" if write.startswith("+") else f"written to {path}"
     return f"sse-inspect: {streams}, {events}, {where}"

@@ -56,7 +56,7 @@ def shape_matches(events: Sequence[Event]) -> bool:
             continue  # cheap test before parsing
         try:
             obj = _loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         if not isinstance(obj, dict):
             continue
@@ -101,7 +101,7 @@ class _Reader:
         if data[:1] == "{":
             try:
                 obj = _loads(data)
-            except ValueError:
+            except (ValueError, RecursionError):
                 self.non_json += _lines(self, data, index, e.t)
                 return
             if isinstance(obj, dict):
@@ -284,7 +284,7 @@ def _lines(r: _Reader, data: str, i: int, t: float) -> int:
     for line in data.split("\n"):
         try:
             obj = _loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         if isinstance(obj, dict):
             r.chunk(obj, i, t)

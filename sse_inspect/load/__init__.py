@@ -17,6 +17,7 @@ from pathlib import Path
 
 from mitmproxy import flowfilter
 
+from . import checks
 from .errors import CaptureError, NotACapture
 from .flows import read_flows
 from .har import read_har
@@ -46,7 +47,7 @@ def read_capture(
     ``tally``, when given, is filled as the file is read (see :class:`Tally`).
     """
     tally = Tally() if tally is None else tally
-    source = str(path)
+    source = checks.text(str(path))  # a file name of bytes that are not UTF-8, say
     try:
         f = open(path, "rb")  # noqa: SIM115 -- closed below, after the generator is done
     except FileNotFoundError:
@@ -104,7 +105,7 @@ def _sniff_json(text: bytes, source: str) -> str:
 def _is_json_object(line: bytes) -> bool:
     try:
         return isinstance(json.loads(line), dict)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         return False
 
 

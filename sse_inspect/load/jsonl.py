@@ -10,9 +10,12 @@ exchange itself (method, URL, status, headers) is not in the export and stays un
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
+from ..capture.contract import EARLIEST, LATEST, shown
+from . import checks
 from .errors import CaptureError
 from .stream import Stream
 from .tally import Tally
@@ -20,13 +23,15 @@ from .tally import Tally
 __all__ = ["looks_like_jsonl", "read_jsonl"]
 
 _KEYS = ("flow_id", "event")
+_SPAN = LATEST - EARLIEST
+"""The longest a stream can have lasted, in seconds."""
 
 
 def looks_like_jsonl(first_line: bytes) -> bool:
     """True when ``first_line`` is a JSON object with the keys of our export's lines."""
     try:
         line = json.loads(first_line)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         return False
     return isinstance(line, dict) and all(k in line for k in _KEYS)
 
@@ -65,7 +70,9 @@ def _parse(raw: bytes, source: str, number: int) -> dict[str, Any]:
     where = f"{source}: line {number} is not an sse-inspect JSONL event"
     try:
         line = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as e:
+    except RecursionError:
+        raise CaptureError(f"{where} (JSON nested too deeply)") from None
+    except ValueError as e:  # UnicodeDecodeError is one
         raise CaptureError(f"{where} (invalid JSON: {e})") from None
     if not isinstance(line, dict):
         raise CaptureError(f"{where} (not an object)")
@@ -105,8 +112,10 @@ def _stream(
 ) -> Stream:
     tally.flows += 1
     tally.event_streams += 1
-    timed = [(float(t), len(text)) for t, text in events if t is not None]
-    chunks = tuple(timed) if len(timed) == len(events) else None  # per-chunk or not at all
+    notes: list[str] = []
+    chunks = _chunks(events, notes)
+    if chunks is not None:
+        chunks = checks.in_order(chunks, 0.0, notes)
     return Stream(
         source=source,
         flow_id=flow_id,
@@ -122,4 +131,26 @@ def _stream(
         response_start=None,
         response_end=chunks[-1][0] if chunks else None,
         complete=True,
+        notes=tuple(notes),
     )
+
+
+def _chunks(
+    events: list[tuple[float | None, bytes]], notes: list[str]
+) -> tuple[tuple[float, int], ...] | None:
+    """One chunk per event at its ``t`` when every ``t`` is known and can be one: a finite
+    number of seconds since the request start (within the span of times a capture can
+    have); else no per-chunk timing at all (with a note when a ``t`` is no such time)."""
+    timed: list[tuple[float, int]] = []
+    for i, (t, text) in enumerate(events, 1):
+        if t is None:
+            return None
+        try:
+            at = float(t)
+        except OverflowError:
+            at = math.nan
+        if not math.isfinite(at) or abs(at) > _SPAN:
+            notes.append(f"per-chunk timing dropped: event {i} has t {shown(t)}, not seconds")
+            return None
+        timed.append((at, len(text)))
+    return tuple(timed)

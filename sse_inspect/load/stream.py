@@ -45,6 +45,9 @@ class Stream:
     """The transport error when the stream was cut, as the capture tells it."""
     truncated: bool = False
     """The capture stored only the first bytes of the body (a size cap); the rest streamed on."""
+    notes: tuple[str, ...] = ()
+    """What the capture said that could not be used as it was, and what was made of it
+    (a time that is no time, chunk times going backwards, ...), one line each."""
 
     @property
     def timing(self) -> Timing:

@@ -9,6 +9,7 @@ message and of Chrome's ``_webSocketMessages``), ``_sseMetrics`` (the JSON recor
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -17,32 +18,49 @@ from mitmproxy.addons.savehar import SaveHar
 from mitmproxy.connection import Server
 
 from .. import __version__
-from ..analysis.analysis import Analysis
+from ..analysis.analysis import Analysis, decoded_limit_of
 from ..decode.body import decoded_bytes
 from ..load.stream import Stream
-from .json import stream_record
+from .json import as_text, clean, finite, stream_record
 
 __all__ = ["flow_of", "har_document"]
 
+_NO_URL = "http://localhost/"
+_DATES = 6e10
+"""Epoch seconds within this of 0 have a date (``datetime`` goes from year 1 to 9999)."""
 
-def har_document(items: Iterable[Analysis | Stream]) -> dict[str, Any]:
-    """A HAR log of analysed event streams (and, with ``--all-flows``, other exchanges)."""
+
+def har_document(
+    items: Iterable[Analysis | Stream], max_decoded: int | None = None
+) -> dict[str, Any]:
+    """A HAR log of analysed event streams (and, with ``--all-flows``, other exchanges).
+
+    An event stream's text is decoded here, as far as its analysis decoded it
+    (``max_decoded``, see :func:`~sse_inspect.analysis.analysis.decoded_limit_of`):
+    mitmproxy's HAR code gets its flow without the body, so it never inflates a bomb.
+    """
     saver = SaveHar()
     seen: set[Server] = set()
     entries = []
     for item in items:
         stream = item.stream if isinstance(item, Analysis) else item
-        entry = saver.flow_entry(flow_of(stream), seen)
+        analysed = isinstance(item, Analysis)
+        flow = flow_of(stream, body=b"" if analysed else None)
+        entry = clean(saver.flow_entry(flow, seen))  # headers of Latin-1 bytes, ...
+        if stream.url is not None and entry["request"]["url"] == _NO_URL:
+            entry["request"]["url"] = as_text(stream.url)  # one mitmproxy cannot parse
         if isinstance(item, Analysis):
-            _add_sse(entry, item)
+            _add_sse(entry, item, max_decoded)
         entries.append(entry)
     creator = {"name": "sse-inspect", "version": __version__}
     return {"log": {"version": "1.2", "creator": creator, "pages": [], "entries": entries}}
 
 
-def _add_sse(entry: dict[str, Any], a: Analysis) -> None:
+def _add_sse(entry: dict[str, Any], a: Analysis, max_decoded: int | None) -> None:
     s, c = a.stream, a.cadence
-    body = decoded_bytes(s.body, s.response_header("content-encoding"))
+    limit = decoded_limit_of(s, max_decoded)
+    body = decoded_bytes(s.body, s.response_header("content-encoding"), limit)
+    entry["response"]["bodySize"] = len(s.body)
     entry["response"]["content"] = {
         "size": len(body),
         "compression": max(0, len(body) - len(s.body)),
@@ -51,42 +69,64 @@ def _add_sse(entry: dict[str, Any], a: Analysis) -> None:
     }
     timed = c.timing == "per-chunk"
     entry["_eventSourceMessages"] = [
-        {"time": e.t if timed else None, "eventName": e.event, "eventId": e.id, "data": e.data}
+        {
+            "time": finite(e.t) if timed else None,
+            "eventName": e.event,
+            "eventId": e.id,
+            "data": e.data,
+        }
         for e in a.decoded.events
     ]
     entry["_sseMetrics"] = stream_record(a)
     chunks = s.chunks or ()
     if timed and chunks and s.request_start is not None:
-        wait = (chunks[0][0] - s.request_start) * 1e3
-        receive = (chunks[-1][0] - chunks[0][0]) * 1e3
-        entry["timings"].update(send=0, wait=round(wait, 3), receive=round(receive, 3))
-        entry["time"] = sum(v for v in entry["timings"].values() if v is not None and v >= 0)
+        wait = finite((chunks[0][0] - s.request_start) * 1e3)
+        receive = finite((chunks[-1][0] - chunks[0][0]) * 1e3)
+        if wait is not None and receive is not None:
+            entry["timings"].update(send=0, wait=round(wait, 3), receive=round(receive, 3))
+            entry["time"] = sum(v for v in entry["timings"].values() if v is not None and v >= 0)
 
 
-def flow_of(stream: Stream) -> http.HTTPFlow:
-    """The exchange as a mitmproxy flow, for mitmproxy's HAR code (no connection details)."""
-    start = stream.request_start or 0.0
+def flow_of(stream: Stream, body: bytes | None = None) -> http.HTTPFlow:
+    """The exchange as a mitmproxy flow, for mitmproxy's HAR code (no connection details).
+
+    ``body`` replaces the response body (the stream's, as received, by default).
+
+    A URL mitmproxy cannot parse (``http://exa[mple.com/``) is made ``http://localhost/``
+    here; :func:`har_document` writes the stream's own into the entry. A time no date can
+    be made of (a :class:`Stream` made by hand can hold any) is taken as unknown.
+    """
+    start = _time(stream.request_start) or 0.0
     client = connection.Client(
         peername=("127.0.0.1", 0), sockname=("127.0.0.1", 0), timestamp_start=start
     )
     flow = http.HTTPFlow(client, connection.Server(address=None))
     flow.id = stream.flow_id
-    url = stream.url or "http://localhost/"
     headers = _headers(stream.request_headers)
     sent_length = "content-length" in headers
-    flow.request = http.Request.make(stream.method or "GET", url, b"", headers)
+    method = stream.method or "GET"
+    try:
+        flow.request = http.Request.make(method, stream.url or _NO_URL, b"", headers)
+    except ValueError:
+        flow.request = http.Request.make(method, _NO_URL, b"", headers)
     if stream.request_body or sent_length:
         flow.request.content = stream.request_body  # Content-Length now says its size
     else:
         flow.request.headers.pop("content-length", None)  # make() adds one; none was sent
     flow.request.timestamp_start = start
     flow.request.timestamp_end = start
-    flow.response = http.Response.make(stream.status or 200)
+    status = stream.status
+    flow.response = http.Response.make(status if status and 100 <= status <= 999 else 200)
     flow.response.headers = _headers(stream.response_headers)
-    flow.response.raw_content = stream.body
-    flow.response.timestamp_start = stream.response_start or start
-    flow.response.timestamp_end = stream.response_end or flow.response.timestamp_start
+    flow.response.raw_content = stream.body if body is None else body
+    flow.response.timestamp_start = _time(stream.response_start) or start
+    flow.response.timestamp_end = _time(stream.response_end) or flow.response.timestamp_start
     return flow
+
+
+def _time(t: float | None) -> float | None:
+    """``t`` when a date can be made of it (finite, years 1 to 9999), else ``None``."""
+    return t if t is not None and math.isfinite(t) and abs(t) < _DATES else None
 
 
 def _headers(pairs: tuple[tuple[str, str], ...]) -> http.Headers:

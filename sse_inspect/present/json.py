@@ -7,13 +7,23 @@ user reads and what a script parses never disagree.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict
 from typing import Any
 
 from ..analysis.analysis import Analysis
 from ..analysis.answer import Choice
+from ..load.checks import text as as_text
 
-__all__ = ["VERSION", "document", "frame_records", "stream_record"]
+__all__ = [
+    "VERSION",
+    "as_text",
+    "clean",
+    "document",
+    "finite",
+    "frame_records",
+    "stream_record",
+]
 
 VERSION = 1
 
@@ -22,11 +32,12 @@ def stream_record(a: Analysis) -> dict[str, Any]:
     s, c, f, r = a.stream, a.cadence, a.decoded, a.reading
     first = a.answer.first
     generic = a.dialect == "generic"
+    tps = finite(c.tokens_per_s)
     record: dict[str, Any] = {
         "flow_id": s.flow_id,
-        "source": s.source,
-        "method": s.method,
-        "url": s.url,
+        "source": as_text(s.source),
+        "method": None if s.method is None else as_text(s.method),
+        "url": None if s.url is None else as_text(s.url),
         "status": s.status,
         "dialect": a.dialect,
         "model": r.model,
@@ -41,12 +52,12 @@ def stream_record(a: Analysis) -> dict[str, Any]:
         "output_tokens": c.output_tokens,
         "tokens_source": c.tokens_source,
         "input_tokens": r.input_tokens,
-        "tokens_per_s": None if c.tokens_per_s is None else round(c.tokens_per_s, 2),
+        "tokens_per_s": None if tps is None else round(tps, 2),
         "itl_ms": _ms(c.itl_ms),
         "tpot_ms": _ms(c.tpot_ms),
         "gap_ms": None if c.gap_ms is None else {k: _ms(v) for k, v in asdict(c.gap_ms).items()},
         "stalls": None if c.stalls is None else len(c.stalls),
-        "stall_ms": c.stall_ms,
+        "stall_ms": finite(c.stall_ms),
         "stalls_at": None
         if c.stalls is None
         else [{"at_ms": _ms(x.at_ms), "gap_ms": _ms(x.gap_ms)} for x in c.stalls],
@@ -57,7 +68,8 @@ def stream_record(a: Analysis) -> dict[str, Any]:
         "refusal": first.refusal,
         "finish_reason": r.finish_reason,
         "error": a.error,
-        "notes": list(a.notes),
+        # The capture's notes (what loading could not use) first; each note once.
+        "notes": list(dict.fromkeys((*s.notes, *a.notes))),
         # What a browser would not show, for inspection.
         "comments": len(f.comments),
         "retry": f.retry,
@@ -75,7 +87,8 @@ def stream_record(a: Analysis) -> dict[str, Any]:
         ]
     if len(first.reasoning_parts) > 1:
         record["reasoning_parts"] = list(first.reasoning_parts.values())
-    return record
+    cleaned: dict[str, Any] = clean(record)
+    return cleaned
 
 
 def frame_records(a: Analysis) -> list[dict[str, Any]]:
@@ -113,4 +126,23 @@ def _choice(choice: Choice, finish_reason: str | None) -> dict[str, Any]:
 
 
 def _ms(v: float | None) -> float | None:
-    return None if v is None else round(v, 3)
+    return None if v is None or not math.isfinite(v) else round(v, 3)
+
+
+def clean(value: Any) -> Any:
+    """``value`` with every string in it valid Unicode (see :func:`as_text`), which UTF-8
+    output can hold: a JSON escape of a lone surrogate in an event (``"\\ud800"``) gives
+    a dialect's text one. For the few levels of a record or a HAR entry (it recurses)."""
+    if isinstance(value, str):
+        return as_text(value)
+    if isinstance(value, dict):
+        return {as_text(k) if isinstance(k, str) else k: clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clean(v) for v in value]
+    return value
+
+
+def finite(v: float | None) -> float | None:
+    """``v``, or ``None`` when it is not finite: JSON has no NaN or infinity, and what we
+    write is strict (``allow_nan=False``)."""
+    return v if v is not None and math.isfinite(v) else None

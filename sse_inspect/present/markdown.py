@@ -323,7 +323,7 @@ def _verdict(r: dict[str, Any]) -> str:
     if r["unterminated"]:
         return "**cut**: the body ended in the middle of an event"
     if r["truncated"]:
-        return "**cut**: the capture stored only the first bytes"
+        return "**cut**: only the first part of the body was read (see the note)"
     return "**incomplete**: no end marker arrived"
 
 

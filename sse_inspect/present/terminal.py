@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Iterable, Iterator, Sequence
+from math import isfinite
 from pathlib import PurePath
 from typing import Any
 from urllib.parse import urlsplit
@@ -447,7 +448,7 @@ def _kind(e: Event) -> str:
         return data
     try:
         obj = json.loads(data) if data.startswith("{") else None
-    except ValueError:
+    except (ValueError, RecursionError):
         obj = None
     if not isinstance(obj, dict):
         return e.event
@@ -497,7 +498,8 @@ class CadenceStrip:
     """
 
     def __init__(self, arrivals_ms: list[float] | None, stall_ms: float, label: str = "") -> None:
-        self.arrivals_ms = arrivals_ms
+        # Finite times only: int() of NaN or infinity raises (the loaders give none).
+        self.arrivals_ms = None if arrivals_ms is None else [a for a in arrivals_ms if isfinite(a)]
         self.stall_ms = stall_ms
         self.label = label
 

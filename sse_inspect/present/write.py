@@ -39,7 +39,7 @@ def write_atomically(path: Path, text: str) -> None:
     except OSError as e:
         raise OutputError(f"{path}: cannot write ({_reason(e)})") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
+        with os.fdopen(fd, "w", encoding="utf-8", errors="replace") as f:  # lone surrogates
             f.write(text)
         os.chmod(tmp, mode)
         os.replace(tmp, path)

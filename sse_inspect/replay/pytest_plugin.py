@@ -9,8 +9,10 @@ test the ``sse_replay`` fixture::
         assert answer == "Hello! How can I help?"
 
 ``sse_replay(capture, speed=1.0, no_delay=False, loop=False, keep_encoding=False,
-filter=None)`` starts a replay server for the capture file on a free port of 127.0.0.1 and
-returns its base URL; every server started in a test stops when the test ends.
+filter=None, max_body="8M")`` starts a replay server for the capture file on a free port of
+127.0.0.1 and returns its base URL; a request body over ``max_body`` (bytes, or a size such as
+``"512k"``, ``"32M"``) is refused with 413. Every server started in a test stops when the test
+ends.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from mitmproxy import flowfilter
 
 from ..load import read_capture
 from .recordings import Replay, start_replay
+from .server import DEFAULT_MAX_BODY, parse_size
 
 __all__ = ["sse_replay"]
 
@@ -42,13 +45,20 @@ def sse_replay() -> Iterator[ReplayFactory]:
         loop: bool = False,
         keep_encoding: bool = False,
         filter: str | None = None,
+        max_body: int | str = DEFAULT_MAX_BODY,
     ) -> str:
+        limit = parse_size(max_body) if isinstance(max_body, str) else max_body
         flt = flowfilter.parse(filter) if filter else None
         streams = list(read_capture(capture, flt))
         if not streams:
             raise ValueError(f"{capture}: no event streams to replay")
         replay = start_replay(
-            streams, loop=loop, speed=speed, no_delay=no_delay, keep_encoding=keep_encoding
+            streams,
+            loop=loop,
+            max_body=limit,
+            speed=speed,
+            no_delay=no_delay,
+            keep_encoding=keep_encoding,
         )
         replays.append(replay)
         return replay.base_url

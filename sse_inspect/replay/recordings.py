@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..decode.body import decoded_bytes, event_ends
-from ..decode.content import ContentCodingError, ContentDecoder
+from ..decode.content import ContentCodingError, ContentDecoder, default_limit
 from ..load.stream import Stream
-from .server import Script, ScriptServer, Served
+from .server import DEFAULT_MAX_BODY, Script, ScriptServer, Served
 
 __all__ = [
     "DEFAULT_PACE_MS",
@@ -83,7 +83,10 @@ class Recordings:
         return candidates[min(n, len(candidates) - 1)].script
 
     def describe(self, served: Served) -> str:
-        """One log line for a request answered: which recording, what it sent, how long."""
+        """One log line for a request answered: which recording, what it sent, how long;
+        or, for a request refused, why."""
+        if served.script is None:
+            return f"{served.method} {served.path} <- {served.status} (refused: {served.outcome})"
         found = next((r for r in self.recordings if r.script is served.script), None)
         which = f"recording {found.number}" if found is not None else "a recording"
         events = f"{found.events} events, " if found is not None else ""
@@ -115,14 +118,17 @@ def recording(
     no_delay: bool = False,
     keep_encoding: bool = False,
     pace_ms: float = DEFAULT_PACE_MS,
+    max_decoded: int | None = None,
 ) -> Recording:
     """The stream as a script: its chunks at their recorded offsets, divided by ``speed``.
 
     Unless ``keep_encoding``, the body is sent decoded (chunk by chunk, so the timing holds)
-    and without its Content-Encoding: clients then need no decompression to read it.
+    and without its Content-Encoding: clients then need no decompression to read it, and
+    at most ``max_decoded`` bytes of it (default: as ``analyze`` decodes it).
     Without recorded chunk times, each event is its own write, ``pace_ms`` apart.
     """
     coding = stream.response_header("content-encoding")
+    limit = default_limit(len(stream.body)) if max_decoded is None else max_decoded
     decode = not keep_encoding and coding is not None
     headers = tuple(
         (k, v)
@@ -136,11 +142,11 @@ def recording(
         assert start is not None
         writes = [(max(0.0, t - start), data) for t, data in stream.timed_chunks()]
     else:
-        pieces = _event_pieces(decoded_bytes(stream.body, coding) if decode else stream.body)
+        pieces = _event_pieces(decoded_bytes(stream.body, coding, limit) if decode else stream.body)
         writes = [(i * pace_ms / 1e3, data) for i, data in enumerate(pieces)]
         decode = False  # already decoded whole
     if decode:
-        writes = _decoded_writes(writes, coding)
+        writes = _decoded_writes(writes, coding, limit)
     if no_delay:
         writes = [(0.0, data) for _, data in writes]
     elif speed != 1.0:
@@ -148,7 +154,7 @@ def recording(
     url_path = (stream.url or "/").split("://", 1)[-1]
     path = "/" + url_path.split("/", 1)[1] if "/" in url_path else "/"
     return Recording(
-        events=len(event_ends(decoded_bytes(stream.body, coding))),
+        events=len(event_ends(decoded_bytes(stream.body, coding, limit))),
         method=stream.method or "GET",
         path=path.split("?", 1)[0],
         request_body=stream.request_body,
@@ -182,22 +188,23 @@ def start_replay(
     host: str = "127.0.0.1",
     port: int = 0,
     loop: bool = False,
+    max_body: int = DEFAULT_MAX_BODY,
     log: Callable[[str], None] | None = None,
     **options: Any,
 ) -> Replay:
     """Serve ``streams`` (``options`` as for :func:`recording`) on ``host:port`` (0: any free
-    port); ``log`` gets one line per request answered. Raises ``OSError`` when it cannot
-    listen there."""
+    port); a request body over ``max_body`` bytes is refused with 413. ``log`` gets one line
+    per request answered or refused. Raises ``OSError`` when it cannot listen there."""
     routes = recordings(streams, loop=loop, **options)
     on_served = None if log is None else (lambda served: log(routes.describe(served)))
-    server = ScriptServer(routes, port=port, host=host, on_served=on_served)
+    server = ScriptServer(routes, port=port, host=host, on_served=on_served, max_body=max_body)
     return Replay(server.start(), routes, server)
 
 
 def _decoded_writes(
-    writes: list[tuple[float, bytes]], coding: str | None
+    writes: list[tuple[float, bytes]], coding: str | None, limit: int
 ) -> list[tuple[float, bytes]]:
-    decoder = ContentDecoder(coding)
+    decoder = ContentDecoder(coding, limit)
     out = []
     for t, data in writes:
         try:

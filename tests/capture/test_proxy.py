@@ -1,4 +1,5 @@
-"""The proxy runner's pieces: the overwrite rule, the console, the summary line."""
+"""The proxy runner's pieces: the overwrite rule, the console, the summary line, and the
+Save that survives a full disk."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import logging
 from pathlib import Path
 
 import pytest
+from mitmproxy.addons import save
+from mitmproxy.test import taddons, tflow
 
 from sse_inspect.capture import proxy
 from sse_inspect.capture.addon import SSECapture, Tally
@@ -48,6 +51,63 @@ def test_the_summary_line(tally: Tally, write: str, line: str) -> None:
     assert proxy._summary(capture, write) == line
 
 
+@pytest.mark.parametrize("write", ["capture.flow", "+capture.flow"])
+def test_the_summary_says_when_the_file_is_incomplete(write: str) -> None:
+    capture = SSECapture()
+    capture.tally = Tally(complete=5, cut=1, events=120)
+    assert proxy._summary(capture, write, "No space left on device") == (
+        "sse-inspect: 6 streams seen (5 complete, 1 cut), 120 events; capture.flow is "
+        "incomplete: cannot write it (No space left on device)"
+    )
+
+
+FULL = Path("/dev/full")
+needs_dev_full = pytest.mark.skipif(not FULL.exists(), reason="needs /dev/full")
+
+
+def _cannot_write(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if "cannot write" in r.getMessage()]
+
+
+@needs_dev_full
+def test_a_full_disk_stops_the_recording_once_and_not_the_proxy(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    s = proxy._Save()
+    with taddons.context(s) as tctx:
+        tctx.configure(s, save_stream_file=str(FULL))
+        for _ in range(3):
+            f = tflow.tflow(resp=True)
+            s.request(f)
+            s.response(f)  # mitmproxy's Save: sys.exit(1) here
+        assert _cannot_write(caplog) == [
+            "sse-inspect: cannot write /dev/full: No space left on device; streams are still "
+            "forwarded but no longer recorded"
+        ]
+        assert s.failed == "No space left on device"
+        assert s.stream is None and not s.active_flows
+        s.request(tflow.tflow())
+        assert not s.active_flows  # nothing more is tracked
+        tctx.configure(s, save_stream_filter="~q")
+        assert s.stream is None  # the file that failed is never reopened (nor truncated)
+        s.done()
+    assert len(_cannot_write(caplog)) == 1
+
+
+@needs_dev_full
+def test_a_full_disk_at_shutdown_is_said_too(caplog: pytest.LogCaptureFixture) -> None:
+    s = proxy._Save()
+    with taddons.context(s) as tctx:
+        tctx.configure(s, save_stream_file=str(FULL))
+        s.request(tflow.tflow())  # still open when the proxy stops
+        s.done()
+    assert _cannot_write(caplog) == [
+        "sse-inspect: cannot write /dev/full: No space left on device; the flows still open "
+        "were not recorded"
+    ]
+    assert s.failed == "No space left on device"
+
+
 def _record(name: str, level: int, msg: str) -> logging.LogRecord:
     return logging.LogRecord(name, level, __file__, 1, msg, None, None)
 
@@ -86,8 +146,11 @@ def test_verbose_keeps_connection_lines() -> None:
 def test_the_master_has_no_file_until_the_proxy_listens() -> None:
     async def build() -> None:
         m = build_master(CaptureConfig(write="never-opened.flow", listen_port=0))
-        names = [type(a).__name__ for a in m.addons.chain]
-        assert names.index("SSECapture") < names.index("Save")  # ahead of Save
+        chain = m.addons.chain
+        (saves,) = [i for i, a in enumerate(chain) if isinstance(a, save.Save)]
+        assert isinstance(chain[saves], proxy._Save)  # ours, in mitmproxy's Save's place
+        assert m.addons.get("save") is chain[saves]
+        assert isinstance(chain[saves - 1], SSECapture)  # right ahead of Save
         assert m.options.save_stream_file is None
         check = m.addons.get("errorcheck")
         assert isinstance(check, proxy._StartCheck)  # ours, which Master.run calls by name

@@ -1,16 +1,29 @@
-"""From a Stream to timed events: content decoding chunk by chunk, times per chunk."""
+"""From a Stream to timed events: content decoding chunk by chunk, times per chunk, as far
+as the decoded-size limit goes."""
 
 from __future__ import annotations
 
+import gzip
+import time
+import tracemalloc
 import zlib
 from pathlib import Path
 
 from sse_inspect.analysis.analysis import decode_stream
-from sse_inspect.decode.body import event_ends
+from sse_inspect.decode.body import (
+    EventCounter,
+    count_events,
+    decode_body,
+    decoded_bytes,
+    event_ends,
+)
+from sse_inspect.decode.content import default_limit
 from sse_inspect.load import read_capture
+from sse_inspect.sse import Event
 
 from .. import flows
 from ..conftest import SAMPLES
+from ..hostile.bombs import bomb
 
 
 def _only(path: Path):  # type: ignore[no-untyped-def]
@@ -93,3 +106,86 @@ def test_event_ends_agree_with_the_decoder_on_every_sample() -> None:
         ends = event_ends(stream.body)
         assert len(ends) == len(decode_stream(stream).events)
         assert all(stream.body[end - 2 : end] == b"\n\n" for end in ends)
+
+
+# --- A decoded-size limit: the events before it are kept, the rest is not read -------------
+
+MiB = 1024 * 1024
+GZIP = [(b"Content-Type", b"text/event-stream"), (b"Content-Encoding", b"gzip")]
+
+
+def _events_then_bomb() -> bytes:
+    """Two events, then a gzip bomb of 2 GiB (two gzip members: both are read)."""
+    return gzip.compress(b"data: one\n\ndata: two\n\ndata: th") + bomb("gzip")
+
+
+def test_past_the_limit_the_events_before_are_kept_and_the_rest_is_not_read() -> None:
+    body = _events_then_bomb()
+    chunks = [(float(i), body[i : i + 65536]) for i in range(0, len(body), 65536)]
+    start = time.perf_counter()
+    decoded = decode_body(chunks, "gzip", 99.0, limit=4 * MiB)
+    assert time.perf_counter() - start < 0.5
+    assert [e.data for e in decoded.events] == ["one", "two"]
+    assert decoded.capped == 4 * MiB and decoded.decoded_bytes == 4 * MiB
+    assert decoded.error is None
+    assert decoded.unterminated is None  # "data: th" + zeros did not end: it was cut off
+
+
+def test_a_limit_applies_to_a_body_without_coding_too() -> None:
+    chunks = [(0.0, b"data: a\n\n"), (1.0, b"data: b\n\n"), (2.0, b"data: c\n\n")]
+    assert decode_body(chunks, None, 3.0, limit=27).capped is None
+    capped = decode_body(chunks, None, 3.0, limit=20)
+    assert [e.data for e in capped.events] == ["a", "b"] and capped.capped == 20
+    assert capped.decoded_bytes == 20
+
+
+def test_a_long_plain_chunk_is_read_in_steps_with_the_same_events() -> None:
+    body = b"".join(b"data: %d\n\n" % i for i in range(100_000))
+    decoded = decode_body([(5.0, body)], None, 6.0)
+    assert len(decoded.events) == 100_000
+    assert decoded.events[-1] == Event("message", "99999", "", 5.0)
+    assert decoded.capped is None and decoded.decoded_bytes == len(body)
+
+
+def test_decode_stream_caps_a_bomb_at_the_default_for_its_size(tmp_path: Path) -> None:
+    body = bomb("br")  # 1.8 KB for 2 GiB
+    f = flows.sse_flow(
+        [(0.1, b""), (0.2, body)],
+        headers=[(b"Content-Type", b"text/event-stream"), (b"Content-Encoding", b"br")],
+    )
+    decoded = decode_stream(_only(flows.write(tmp_path / "c.flow", [f])))
+    assert decoded.capped == default_limit(len(body)) == 1000 * len(body)
+    assert decode_stream(_only(tmp_path / "c.flow"), max_decoded=MiB).capped == MiB
+
+
+def test_decoded_bytes_is_bounded_by_the_limit_or_the_default() -> None:
+    body = bomb("zstd")
+    assert len(decoded_bytes(body, "zstd")) == default_limit(len(body))
+    assert decoded_bytes(body, "zstd", limit=10) == bytes(10)
+    assert decoded_bytes(gzip.compress(b"data: x\n\n"), "gzip") == b"data: x\n\n"
+
+
+def test_the_event_counter_keeps_only_the_first_and_last_events_and_works_in_slices() -> None:
+    body = gzip.compress(b"".join(b"data: %d\n\n: ping\n\n" % i for i in range(50_000)))
+    chunks = [(float(i), body[i : i + 1000]) for i in range(0, len(body), 1000)]
+    counter = EventCounter(chunks, "gzip", 99.0, limit=10 * MiB, tail=3, step=4096)
+    slices = 1
+    while counter.run(0.0) is None:  # a step per call at the least
+        slices += 1
+    result = counter.run()
+    assert slices > 10 and result is not None and result.capped is None
+    assert result.count == 50_000 and result.first is not None and result.first.data == "0"
+    assert [e.data for e in result.tail] == ["49997", "49998", "49999"]
+    assert count_events(chunks, "gzip", 99.0, limit=1000).capped == 1000
+
+
+def test_the_event_counter_of_a_bomb_is_bounded_in_time_and_memory() -> None:
+    body = _events_then_bomb()
+    tracemalloc.start()
+    start = time.perf_counter()
+    result = count_events([(0.0, body)], "gzip", 1.0, limit=4 * MiB)
+    seconds = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert result.count == 2 and result.capped == 4 * MiB
+    assert seconds < 0.5 and peak < 8 * MiB, (seconds, peak)

@@ -165,7 +165,7 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def server() -> Iterator[ScriptServer]:
-    s = ScriptServer(ROUTES)
+    s = ScriptServer(ROUTES, record_sent=True)  # sent_body reads what it wrote
     s.start()
     yield s
     s.stop()

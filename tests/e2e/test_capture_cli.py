@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -27,6 +28,7 @@ from .conftest import fetch
 CHAT = "/v1/chat/completions"
 ROUTES = {
     "/slow": Script(tuple((i * 0.1, b"data: %d\n\n" % i) for i in range(10))),
+    "/long": Script(tuple((i * 0.1, b"data: %d\n\n" % i) for i in range(100))),  # 10 s
     # The end marker, then the server keeps the stream open: the client hangs up first.
     CHAT: Script(
         (
@@ -282,3 +284,50 @@ def test_a_client_hanging_up_after_the_end_marker_is_complete(
     )
     (record,) = json.loads(result.stdout)["streams"]
     assert record["complete"] is True  # what analyze says, and now the log line too
+
+
+def test_sigterm_logs_every_stream_in_flight_and_counts_them_as_cut(
+    server: ScriptServer, tmp_path: Path, capture: Callable[..., Capture]
+) -> None:
+    p = capture("-w", "c.flow")
+    started = threading.Barrier(4, timeout=10)  # three clients with events, and this test
+    received: list[int] = []
+
+    def read_until_cut() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", p.port, timeout=30)
+        conn.request("POST", server.base_url + "/long", b'{"stream": true}')
+        response = conn.getresponse()
+        body = response.read1(65536)
+        started.wait()
+        try:
+            while chunk := response.read1(65536):
+                body += chunk
+        except (OSError, http.client.HTTPException):
+            pass  # cut when the proxy stops
+        received.append(body.count(b"\n\n"))
+        conn.close()
+
+    clients = [threading.Thread(target=read_until_cut) for _ in range(3)]
+    for c in clients:
+        c.start()
+    started.wait()
+    time.sleep(0.3)
+    code, out, err = p.stop(signal.SIGTERM)
+    for c in clients:
+        c.join(10)
+    assert code == 0, err
+    assert out == ""
+    lines = err.splitlines()
+    cut = [line for line in lines if "/long 200 · " in line]
+    assert len(cut) == 3, err
+    assert all(line.endswith(" · cut (capture stopped)") for line in cut), err
+    events = [int(re.search(r" · (\d+) events · ", line)[1]) for line in cut]  # type: ignore[index]
+    assert all(0 < n < 100 for n in events), events
+    assert sorted(received) == pytest.approx(sorted(events), abs=1)  # what the clients got
+    assert lines[-1].endswith(
+        f"sse-inspect: 3 streams recorded (0 complete, 3 cut), {sum(events)} events, "
+        "written to c.flow"
+    ), lines[-1]
+    streams = list(read_capture(tmp_path / "c.flow"))
+    assert [s.error for s in streams] == ["capture stopped"] * 3
+    assert sorted(len(s.body.split(b"\n\n")) - 1 for s in streams) == sorted(events)

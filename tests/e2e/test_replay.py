@@ -167,3 +167,63 @@ def test_the_replay_command_serves_until_interrupted(tmp_path: Path) -> None:
     finally:
         proc.send_signal(2)
         assert proc.wait(10) == 0
+
+
+def test_the_fixture_refuses_a_body_over_max_body(sse_replay: Replay) -> None:
+    base = sse_replay(SAMPLES / "mixed.flow", no_delay=True, max_body="1k")
+    host, port = base.removeprefix("http://").split(":")
+
+    def ask(body: bytes) -> tuple[int, bytes]:
+        conn = http.client.HTTPConnection(host, int(port), timeout=10)
+        conn.request("POST", "/v1/messages", body)
+        response = conn.getresponse()
+        return response.status, response.read()
+
+    assert ask(b"x" * 1024)[0] == 200
+    status, body = ask(b"x" * 1025)
+    assert status == 413
+    assert json.loads(body)["error"].startswith("request body of 1,025 bytes over the 1 KiB limit")
+
+
+def test_the_replay_command_refuses_a_body_over_max_body_and_says_so(tmp_path: Path) -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sse_inspect", "replay", str(SAMPLES / "mixed.flow"),
+         "-p", str(port), "--no-delay", "--max-body", "64k"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        assert f"http://127.0.0.1:{port}" in proc.stdout.readline()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("POST", "/v1/messages", b"x" * 100_000)
+        response = conn.getresponse()
+        assert response.status == 413
+        assert b"--max-body" in response.read()
+        lines = iter(proc.stdout.readline, "")
+        refused = next(line for line in lines if line.startswith("POST /v1/messages"))
+        assert refused == (
+            "POST /v1/messages <- 413 (refused: request body of 100,000 bytes over the "
+            "64 KiB limit)\n"
+        )
+    finally:
+        proc.send_signal(2)
+        assert proc.wait(10) == 0
+        assert proc.stderr is not None
+        assert proc.stderr.read() == ""  # no access-log line of tornado's
+
+
+def test_a_bad_max_body_is_refused(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "sse_inspect", "replay", str(SAMPLES / "mixed.flow"),
+         "--max-body", "8X"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.endswith(
+        "Error: Invalid value for '--max-body': '8X' is not a size (e.g. 8388608, 512k, 8M, 1G)\n"
+    )
