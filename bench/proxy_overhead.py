@@ -91,23 +91,35 @@ def serve() -> None:
     import tornado.netutil
     import tornado.web
 
+    def when(epoch: str | None) -> float | None:
+        """An epoch time of the query (``at``, ``end_at``) on the monotonic clock."""
+        return None if epoch is None else time.monotonic() + float(epoch) - time.time()
+
     class StreamHandler(tornado.web.RequestHandler):
         async def get(self) -> None:
             n = int(self.get_query_argument("n"))
             interval = float(self.get_query_argument("interval_ms")) / 1e3
             sid = int(self.get_query_argument("sid"))
+            # bench/load.py's schedules: the first event at epoch ``at`` (not on arrival),
+            # and [DONE] not before epoch ``end_at`` (streams ending at one instant)
+            at = when(self.get_query_argument("at", None))
+            end = when(self.get_query_argument("end_at", None))
+            start = time.monotonic() if at is None else at
             parts = [event_parts(sid, seq) for seq in range(n)]
             self.set_header("Content-Type", "text/event-stream")
             self.set_header("Cache-Control", "no-cache")
             self.request.connection.stream.set_nodelay(True)  # type: ignore[union-attr]
-            start = time.monotonic()
             try:
+                if at is not None:
+                    await self.flush()  # the headers now: the client sees it has connected
                 for seq, (head, tail) in enumerate(parts):
                     pause = start + seq * interval - time.monotonic()
                     if pause > 0:
                         await asyncio.sleep(pause)
                     self.write(b"%s%.6f%s" % (head, time.time(), tail))
                     await self.flush()
+                if end is not None and end > time.monotonic():
+                    await asyncio.sleep(end - time.monotonic())
                 self.write(b"data: [DONE]\n\n")
                 await self.flush()
             except tornado.iostream.StreamClosedError:
@@ -118,7 +130,7 @@ def serve() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        sockets = tornado.netutil.bind_sockets(0, HOST)
+        sockets = tornado.netutil.bind_sockets(0, HOST, backlog=1024)  # load.py: 500 at once
         server = tornado.httpserver.HTTPServer(
             tornado.web.Application([("/stream", StreamHandler)])
         )
@@ -212,8 +224,9 @@ def sse_server(workdir: Path) -> Iterator[int]:
 
 
 @contextmanager
-def proxy(kind: str, workdir: Path, tag: str) -> Iterator[Proxy]:
-    """Run proxy ``kind`` ("bare" or "addon") on a free port until the block ends."""
+def proxy(kind: str, workdir: Path, tag: str, scripts: Sequence[Path] = ()) -> Iterator[Proxy]:
+    """Run proxy ``kind`` ("bare" or "addon") on a free port until the block ends, with
+    further mitmproxy ``scripts`` loaded."""
     port = free_port()
     confdir = workdir / "mitmproxy-conf"
     confdir.mkdir(exist_ok=True)
@@ -223,11 +236,13 @@ def proxy(kind: str, workdir: Path, tag: str) -> Iterator[Proxy]:
         script.write_text(BARE_ADDON)
         cmd = [str(bin_path("mitmdump")), "--listen-host", HOST, "-p", str(port)]
         cmd += ["-s", str(script), "--set", f"confdir={confdir}"]
+        cmd += [a for s in scripts for a in ("-s", str(s))]
         p = Proxy("mitmdump + stream=True", port, log)
     else:
         capture = workdir / f"capture-{tag}.flow"
         cmd = [str(bin_path("sse-inspect")), "capture", "--listen-host", HOST, "-p", str(port)]
         cmd += ["-w", str(capture), "--confdir", str(confdir)]
+        cmd += [a for s in scripts for a in ("--set", f"scripts={s}")]
         p = Proxy("sse-inspect capture", port, log, capture)
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)

@@ -1,8 +1,9 @@
 """Write the sample captures in samples/ (run: .venv/bin/python samples/make_samples.py).
 
-Until sse-inspect's own capture path exists, the samples are built here, with no network:
-the same bytes and per-chunk timing that the capture addon records (Contract 2), put into
-real mitmproxy flows with mitmproxy's own writer, plus the HAR and raw forms of a stream.
+Besides the captured-*.flow ones (record_samples.py), the samples are built here, with no
+network: the same bytes and per-chunk timing that the capture addon stores when a stream
+ends (Contract 2, version 2, packed by the addon's own contract.seal), put into real
+mitmproxy flows with mitmproxy's own writer, plus the HAR and raw forms of a stream.
 Everything is deterministic (fixed clock, ids and cadence), so re-running it reproduces
 the same analysis; samples/README.md says what each file shows.
 """
@@ -18,6 +19,7 @@ from pathlib import Path
 from mitmproxy import connection, flow, http, io
 from mitmproxy.connection import ConnectionState
 
+from sse_inspect.capture import contract
 from sse_inspect.demo.chatsim import anthropic_events as chatsim_anthropic
 from sse_inspect.demo.chatsim import cadence, openai_chat_events, tokens
 
@@ -94,11 +96,8 @@ def make_flow(
     f.response.timestamp_start = T0 + offsets[0] - 0.02
     f.response.timestamp_end = T0 + offsets[-1] + 0.001
     if record_chunks:
-        f.metadata["sse_inspect"] = {
-            "version": 1,
-            "chunks": [[T0 + o, len(c)] for o, c in zip(offsets, body_chunks, strict=True)],
-            "complete": cut_after is None,
-        }
+        chunks = [[T0 + o, len(c)] for o, c in zip(offsets, body_chunks, strict=True)]
+        f.metadata[contract.KEY] = contract.seal(chunks, complete=cut_after is None)
     if cut_after is not None:
         f.error = flow.Error("Client disconnected.", T0 + offsets[-1] + 0.002)
     return f

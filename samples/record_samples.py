@@ -1,22 +1,31 @@
 """Record one stream per dialect through sse-inspect's own capture path.
 
     .venv/bin/python samples/record_samples.py
+    .venv/bin/python samples/record_samples.py --upgrade FILE...   # v1 metadata -> v2, in place
 
 For each dialect a local chat server (sse_inspect.replay.server, on 127.0.0.1) streams the
 same short answer in that dialect's wire format at a realistic pace; `sse-inspect capture`
 runs in front of it; a real HTTP client sends the dialect's usual request through the proxy.
 The flows are written to samples/captured-<dialect>.flow. Unlike make_samples.py the result
-has real timing, so it differs on every run; the tests check what it must contain.
+has real timing, so it differs on every run; the tests check what it must contain. The
+addon stores Contract 2 version 2; ``--upgrade`` rewrites the version-1 metadata of older
+recordings as version 2 with ``contract.seal`` (what the addon runs when a stream ends),
+leaving everything else of each flow as it was: the committed captured-*.flow were recorded
+before version 2 and upgraded so, and captured-openai-chat-v1.flow is one of them as it was.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from mitmproxy import io
+
+from sse_inspect.capture import contract
 from sse_inspect.demo.chatsim import (
     ANSWER,
     anthropic_events,
@@ -103,10 +112,36 @@ def record(dialect: str, out: Path) -> Path:
     return target
 
 
+def upgrade(path: Path) -> int:
+    """Rewrite the version-1 metadata of the flows in ``path`` as version 2; the number of
+    flows changed."""
+    with path.open("rb") as f:
+        flows = list(io.FlowReader(f).stream())
+    changed = 0
+    for flow in flows:
+        meta = flow.metadata.get(contract.KEY)
+        if isinstance(meta, dict) and meta.get("version") == contract.OPEN_VERSION:
+            sealed = contract.seal(meta["chunks"], meta["complete"])
+            if meta.get("truncated"):
+                contract.mark_truncated(sealed, meta["max_bytes"])
+            flow.metadata[contract.KEY] = sealed
+            changed += 1
+    if changed:
+        with path.open("wb") as f:
+            writer = io.FlowWriter(f)
+            for flow in flows:
+                writer.add(flow)
+    return changed
+
+
 def main(out: Path = HERE) -> None:
     for dialect in DIALECTS:
         print(record(dialect, out))
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--upgrade"]:
+        for name in sys.argv[2:]:
+            print(f"{name}: {upgrade(Path(name))} flow(s) upgraded to version 2")
+    else:
+        main()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import os
 import signal
 import sys
@@ -11,23 +10,31 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from mitmproxy import flowfilter
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.segment import Segment, Segments
 
 from . import __version__
 from .analysis.analysis import Analysis
 from .analysis.analysis import analyze as analyze_stream
 from .analysis.cadence import DEFAULT_STALL_MS
+from .analysis.parallel import Job, Pool, cpu_count
 from .dialects import names as dialect_names
 from .load import CaptureError, NotACapture, Stream, Tally, read_capture
-from .present.json import document, frame_records, stream_record
+from .present.json import ListWriter, document, frame_records, stream_record
 from .present.terminal import StreamsTable, events_table, footnotes, stream_details
+from .present.write import Spool
 from .replay.recordings import DEFAULT_PACE_MS
 from .sse import is_event_stream
+
+if TYPE_CHECKING:
+    from .present.har import HarWriter
+    from .present.jsonl import JsonlWriter
+    from .present.markdown import TranscriptWriter
 
 __all__ = ["main"]
 
@@ -169,6 +176,13 @@ max_decoded_option = click.option(
 )
 @click.option("--no-redact", is_flag=True, help="Show keys and tokens in URLs and headers (warns).")
 @max_decoded_option
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    show_default="the number of CPUs",
+    help="Analyse large .flow files in this many worker processes (1: in this one).",
+)
 @click.option("--title", hidden=True, help="The table's title (default: the one file's name).")
 def analyze(
     captures: tuple[str, ...],
@@ -183,6 +197,7 @@ def analyze(
     title: str | None = None,
     no_redact: bool = False,
     max_decoded: int | None = None,
+    jobs: int | None = None,
 ) -> None:
     """Report every event stream in CAPTURE files (.flow, HAR, raw .sse or our JSONL).
 
@@ -193,36 +208,101 @@ def analyze(
 
     if no_redact:
         click.echo("warning: --no-redact: the report shows keys and tokens", err=True)
-    out = _console()
-    records: list[dict[str, Any]] = []
-    kept: list[Analysis] = []  # for the details; only the first unless --details
+    report = _Report(_console(), as_json, show_events, details, full, raw)
     errors: list[str] = []
     empty: list[str] = []  # why each capture held no event stream
-    for stream in _streams(captures, flt, errors, progress=True, empty=empty):
-        stream = stream if no_redact else redact_stream(stream)
-        a = analyze_stream(stream, stall_ms, dialect, max_decoded)
-        record = stream_record(a)
-        if show_events and as_json:
-            record["frames"] = frame_records(a)
-        records.append(record)
-        if details or not kept:
-            kept.append(a)
-        if show_events and not as_json:
-            out.print(events_table(a, len(records), raw=raw, full=full))
-    if as_json:
-        click.echo(json.dumps(document(records), indent=2, ensure_ascii=False, allow_nan=False))
-    elif records:
-        title = title or (captures[0] if len(captures) == 1 else None)
-        out.print(StreamsTable(records, title))
-        out.print(footnotes(records))
-        if details or len(records) == 1:
-            out.print()
-            for number, a in enumerate(kept, 1):
-                out.print(stream_details(a, number, full))
+    job = Job(
+        stream_record, stall_ms, dialect, max_decoded, None if no_redact else redact_stream,
+        frames=frame_records if as_json and show_events else None,
+        keep_all=not as_json and (show_events or details), keep_first=not as_json,
+    )  # fmt: skip
+    for a, record in _analysed(captures, flt, errors, empty, job, jobs or cpu_count()):
+        report.add(a, record)
+    report.finish(title or (captures[0] if len(captures) == 1 else None))
     if errors:
         raise InputError("; ".join(errors))
-    if not records:
+    if not report.streams:
         _nothing_found(empty)
+
+
+TABLE_KEYS = (
+    *("source", "method", "url", "status", "dialect", "events", "complete", "unterminated"),
+    *("error", "timing", "ttfb_ms", "ttft_ms", "duration_ms", "gap_ms", "stalls"),
+)
+"""What the streams table and its footnotes show of a record: all that analyze keeps of a
+stream until the end (the answer's text, for one, is not kept)."""
+
+
+class _Report:
+    """What ``analyze`` prints, made stream by stream as each analysis comes, keeping none:
+    with ``--json`` each record is written at once; else the table's rows are kept (the
+    table is laid out for all of them, at the end) and the details, rendered at once at
+    the console's width, wait in a :class:`~.present.write.Spool` to follow the table."""
+
+    def __init__(
+        self, out: Console, as_json: bool, events: bool, details: bool, full: bool, raw: bool
+    ) -> None:
+        self.out, self.events, self.details, self.full, self.raw = out, events, details, full, raw
+        self.streams = 0
+        self._json = ListWriter(_echo, document([])) if as_json else None
+        self._rows: list[dict[str, Any]] = []
+        self._shown = Spool()
+
+    def add(self, a: Analysis | None, record: dict[str, Any] | None = None) -> None:
+        """The next stream. ``record``: its record when made already (by a ``--jobs``
+        worker, with its frames), and then ``a`` only when events or details are shown."""
+        self.streams += 1
+        if record is None:
+            assert a is not None
+            record = stream_record(a)
+            if self._json is not None and self.events:
+                record["frames"] = frame_records(a)
+        if self._json is not None:
+            self._json.add(record)
+            return
+        self._rows.append({key: record[key] for key in TABLE_KEYS})
+        if self.events:
+            assert a is not None
+            self.out.print(events_table(a, self.streams, raw=self.raw, full=self.full))
+        if self.details or self.streams == 1:  # one stream alone is shown in full
+            assert a is not None
+            with self.out.capture() as shown:
+                self.out.print(stream_details(a, self.streams, self.full))
+            self._shown.write(shown.get())
+        elif self.streams == 2:
+            self._shown.clear()
+
+    def finish(self, title: str | None) -> None:
+        if self._json is not None:
+            self._json.close()
+        elif self._rows:
+            _print_by_lines(self.out, StreamsTable(self._rows, title))
+            self.out.print(footnotes(self._rows))
+            if self.details or self.streams == 1:
+                self.out.print()
+                for text in self._shown.chunks():  # as rendered: written as it is
+                    self.out.file.write(text)
+                self.out.file.flush()
+        self._shown.close()
+
+
+def _print_by_lines(out: Console, renderable: RenderableType, lines: int = 200) -> None:
+    """``out.print(renderable)``, written every ``lines`` lines as they are rendered: rich
+    renders all of one ``print`` before writing any, which for a table of many thousand
+    streams costs more than the rows themselves."""
+    options = out.options.update(
+        justify=None, overflow=None, height=None, no_wrap=None, markup=None, highlight=None
+    )
+    batch: list[Segment] = []
+    done = 0
+    for segment in out.render(renderable, options):
+        batch.append(segment)
+        if segment.text.endswith("\n"):
+            done += 1
+            if done == lines:
+                out.print(Segments(batch))
+                batch, done = [], 0
+    out.print(Segments(batch))
 
 
 FORMATS = {".har": "har", ".jsonl": "jsonl", ".ndjson": "jsonl", ".md": "md", ".markdown": "md"}
@@ -265,7 +345,7 @@ def export(
     --no-redact is given.
     """
     from .present.redact import redact_stream
-    from .present.write import OutputError, check_writable, write_atomically
+    from .present.write import AtomicFile, OutputError, check_writable
 
     fmt = fmt or FORMATS.get(Path(output).suffix.lower())
     if fmt is None:
@@ -279,48 +359,57 @@ def export(
             raise InputError(f"{output} exists; --force overwrites it")
     if no_redact:
         click.echo("warning: --no-redact: the export keeps keys, tokens and cookies", err=True)
-    items: list[Analysis | Stream] = []
     errors: list[str] = []
     empty: list[str] = []  # why each capture held no event stream
-    for stream in _streams(
-        captures, flt, errors, all_flows=all_flows and fmt == "har", empty=empty
-    ):
-        stream = stream if no_redact else redact_stream(stream)
-        if is_event_stream(stream.response_header("content-type")):
-            items.append(analyze_stream(stream, max_decoded=max_decoded))
-        else:
-            items.append(stream)
-    analyses = [i for i in items if isinstance(i, Analysis)]
-    if items:  # nothing to report writes nothing (exit 1 below), not an empty transcript
-        text = _render(fmt, items, analyses, max_decoded)
-        if output == "-":
-            click.echo(text, nl=False)
-        else:
-            try:
-                write_atomically(Path(output), text)
-            except OutputError as e:
-                raise InputError(str(e)) from None
+    analysed = 0
+    # Each stream is written as soon as it is analysed, then dropped: to a temporary file
+    # beside the output, renamed into place at the end (removed on any failure), or to stdout.
+    try:
+        target = None if output == "-" else AtomicFile(Path(output))
+        doc = _render(fmt, _echo if target is None else target.write, max_decoded)
+        with target or nullcontext():
+            for stream in _streams(
+                captures, flt, errors, all_flows=all_flows and fmt == "har", empty=empty
+            ):
+                stream = stream if no_redact else redact_stream(stream)
+                if is_event_stream(stream.response_header("content-type")):
+                    doc.add(analyze_stream(stream, max_decoded=max_decoded))
+                    analysed += 1
+                else:
+                    doc.add(stream)
+            if doc.entries:  # nothing to report writes nothing (exit 1 below)
+                doc.close()
+                if target is not None:
+                    target.commit()
+    except OutputError as e:
+        raise InputError(str(e)) from None
     if errors:
         raise InputError("; ".join(errors))
-    if not analyses:
+    if not analysed:
         _nothing_found(empty)
 
 
 def _render(
-    fmt: str, items: list[Analysis | Stream], analyses: list[Analysis], max_decoded: int | None
-) -> str:
+    fmt: str, write: Callable[[str], None], max_decoded: int | None
+) -> HarWriter | JsonlWriter | TranscriptWriter:
+    """The writer of a ``fmt`` document: it renders each stream given to its ``add`` and
+    hands the text to ``write`` (Markdown: at ``close``, see :class:`TranscriptWriter`)."""
     if fmt == "har":
-        from .present.har import har_document
+        from .present.har import HarWriter
 
-        document = har_document(items, max_decoded)
-        return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+        return HarWriter(write, max_decoded)
     if fmt == "jsonl":
-        from .present.jsonl import jsonl_lines
+        from .present.jsonl import JsonlWriter
 
-        return "".join(line + "\n" for line in jsonl_lines(analyses))
-    from .present.markdown import transcript
+        return JsonlWriter(write)
+    from .present.markdown import TranscriptWriter
 
-    return transcript(analyses)
+    return TranscriptWriter(write)
+
+
+def _echo(text: str) -> None:
+    """Write to stdout now (click's ``echo``, which adds no newline here)."""
+    click.echo(text, nl=False)
 
 
 @main.command(
@@ -577,11 +666,57 @@ def _streams(
     skipped with a warning; alone, it is an error. ``empty`` gets ``"FILE: why"`` for each
     capture read to the end without an event stream.
     """
+
+    def read(path: str, tally: Tally, on_progress: OnProgress | None) -> Iterator[Stream]:
+        return read_capture(path, flt, on_progress, all_flows, tally)
+
+    return _each(captures, read, errors, progress, empty)
+
+
+OnProgress = Callable[[int], None]
+Analysed = tuple[Analysis | None, dict[str, Any] | None]
+
+
+def _analysed(
+    captures: tuple[str, ...],
+    flt: flowfilter.TFilter | None,
+    errors: list[str],
+    empty: list[str],
+    job: Job,
+    jobs: int,
+) -> Iterator[Analysed]:
+    """Every stream of every capture analysed as ``job`` says, in order, as :func:`_streams`
+    reads them: ``(analysis, None)`` for a stream analysed here; with ``jobs`` > 1, a large
+    ``.flow`` file is analysed by worker processes, which send ``(analysis or None, record)``
+    (see :class:`~.analysis.parallel.Job` for when the analysis comes too)."""
+    with Pool(jobs, job, flt) as pool:
+        if any(map(pool.takes, captures)):
+            pool.start()  # before the progress bar's thread
+
+        def read(path: str, tally: Tally, on_progress: OnProgress | None) -> Iterator[Analysed]:
+            if pool.takes(path):
+                for record, a in pool.analysed(path, tally, on_progress):
+                    yield a, record
+            else:
+                for stream in read_capture(path, flt, on_progress, tally=tally):
+                    yield job.analyse(stream), None
+
+        yield from _each(captures, read, errors, True, empty)
+
+
+def _each[T](
+    captures: tuple[str, ...],
+    read: Callable[[str, Tally, OnProgress | None], Iterator[T]],
+    errors: list[str],
+    progress: bool,
+    empty: list[str] | None,
+) -> Iterator[T]:
+    """What ``read`` yields of each capture in turn, as :func:`_streams` says."""
     for path in captures:
         tally = Tally()
         try:
             with _progress(path) if progress else nullcontext() as on_progress:
-                yield from read_capture(path, flt, on_progress, all_flows, tally)
+                yield from read(path, tally, on_progress)
         except NotACapture as e:
             if len(captures) == 1:
                 errors.append(str(e))

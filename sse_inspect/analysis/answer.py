@@ -46,7 +46,10 @@ class Answer:
 def part_key(d: Delta) -> PartKey:
     """Reasoning parts and tool calls are told apart by ``part``; text and refusal are one
     piece per choice."""
-    return d.choice, d.kind, d.part if d.kind in (REASONING, TOOL) else 0
+    return d.choice, d.kind, d.part if d.kind in _PARTS else 0
+
+
+_PARTS = (REASONING, TOOL)
 
 
 class Fold:
@@ -63,11 +66,14 @@ class Fold:
 
     def add(self, d: Delta) -> PartKey:
         """Fold one delta in (a ``replace`` delta overwrites); returns the part it added to."""
-        key = part_key(d)
-        if d.replace or key not in self.pieces:
-            self.pieces[key] = []
-        self.pieces[key].append(d.text)
-        if d.kind == TOOL and d.name and not self._names.get((d.choice, d.part)):
+        kind = d.kind
+        key = (d.choice, kind, d.part if kind in _PARTS else 0)  # part_key(d), inline
+        pieces = self.pieces.get(key)
+        if pieces is None or d.replace:
+            self.pieces[key] = [d.text]
+        else:
+            pieces.append(d.text)
+        if kind == TOOL and d.name and not self._names.get((d.choice, d.part)):
             self._names[(d.choice, d.part)] = d.name
         return key
 
@@ -101,6 +107,7 @@ class Fold:
 def rebuild(deltas: Iterable[Delta]) -> Answer:
     """All deltas folded in order: the whole answer."""
     fold = Fold()
+    add = fold.add
     for d in deltas:
-        fold.add(d)
+        add(d)
     return fold.answer()

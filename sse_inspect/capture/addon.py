@@ -3,9 +3,9 @@
 Plain mitmproxy buffers a response until it is complete, which kills the typewriter effect
 of a chat app, and with ``stream_large_bodies`` it forwards chunks but keeps no body (and
 streams request bodies too, losing the prompt). This addon streams event-stream responses
-only, forwards every chunk unchanged the moment it arrives, and records ``[time, bytes]``
-per chunk plus the body as received, so that ``-w`` files, HAR export and mitmproxy's own
-views all see the stream, and ``sse-inspect analyze`` can tell when each event arrived.
+only, forwards every chunk unchanged the moment it arrives, and records its arrival time
+and byte count plus the body as received, so that ``-w`` files, HAR export and mitmproxy's
+own views all see the stream, and ``sse-inspect analyze`` can tell when each event arrived.
 
 Run it with ``sse-inspect capture``, or from a checkout::
 
@@ -13,7 +13,10 @@ Run it with ``sse-inspect capture``, or from a checkout::
 
 It never buffers, modifies or drops a byte; any failure inside it is logged once per flow
 and the chunk is forwarded all the same. What it writes is Contract 2 of DESIGN.md,
-defined in :mod:`.contract`.
+defined in :mod:`.contract`: while a stream is open, version 1 in place (``"chunks":
+[[t, n], ...]``, one pair appended per chunk, so a flow saved mid-stream has the chunks so
+far); when it ends, once, version 2 (``"times"`` and ``"sizes"`` as packed little-endian
+float64 and uint32 bytes), which mitmproxy saves as cheaply as two short bodies.
 
 Each finished stream gets one log line (events, first and last event, how it ended); a
 stream whose end marker arrived (see :mod:`.ends`) ended normally even when the client hung
@@ -86,7 +89,9 @@ class _Recorder:
     """The ``flow.response.stream`` callable of one event stream.
 
     It runs for every chunk on the proxy's event loop, so it only stamps the time, keeps the
-    chunk and hands it back; everything else waits for the end of the stream.
+    chunk and hands it back; everything else waits for the end of the stream, where the
+    version-1 list becomes version 2 in one pass (a fraction of a millisecond for 5,000
+    chunks, against the many milliseconds Save would spend on the list).
     """
 
     __slots__ = (
@@ -143,14 +148,16 @@ class _Recorder:
             return
         self.done = True
         self.owner.open.discard(self)
+        stored = len(self.body)  # every chunk is kept whole or, past the cap, not at all
         body = b"".join(self.body)
-        if len(body) > self.max_bytes or self.stored < sum(int(n) for _, n in self.chunks):
+        self.body = []
+        self.meta = contract.seal(self.chunks, complete)
+        if len(body) > self.max_bytes or stored < len(self.chunks):
             body = body[: self.max_bytes]
             contract.mark_truncated(self.meta, self.max_bytes)
-        self.body = []
         if self.flow.response is not None:
             self.flow.response.raw_content = body
-        self.meta["complete"] = complete
+        self.flow.metadata[contract.KEY] = self.meta
         self.to_log = body
         self.owner.unlogged.add(self)
         if not log_now:
@@ -171,6 +178,7 @@ class _Recorder:
                 if body is None:
                     return  # made already
                 self.counter = self.owner.counter(self.flow, self.chunks, body)
+                self.chunks = []  # the counter has them; the flow keeps version 2 only
             loop = None
             if not now:
                 with contextlib.suppress(RuntimeError):  # no loop: a test driving it by hand

@@ -9,6 +9,11 @@ so a failed start (a busy port, a bad script) never truncates it. A failed start
 :class:`StartError` with a one-line reason instead of mitmproxy's own lines and exit(1).
 The log goes to stderr; the proxy core's per-connection lines only with ``verbose``.
 
+Finished flows are written by a thread of their own (:class:`_Writer`): the proxy's event
+loop, which carries every chunk of every stream, only takes a snapshot of each flow, so a
+slow disk, or a hundred streams ending at once, does not hold up the streams in flight.
+Every flow is written before the proxy's shutdown completes.
+
 A file that cannot be written any more (a full disk) stops the recording, not the proxy:
 mitmproxy's ``Save`` would exit from inside a task and cut every stream in flight; ours
 (:class:`_Save`) says so once, stops writing and lets the traffic go on, and the summary
@@ -22,17 +27,20 @@ import contextlib
 import errno
 import logging
 import os
+import queue
 import signal
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, BinaryIO
 
-from mitmproxy import addons, ctx, exceptions, master, options
+from mitmproxy import addons, ctx, exceptions, flowfilter, io, master, options
 from mitmproxy import flow as mflow
 from mitmproxy.addons import errorcheck, save, termlog
+from mitmproxy.io import tnetstring
 from mitmproxy.utils import human
 
 from .addon import SSECapture
@@ -145,9 +153,127 @@ class _StartCheck(errorcheck.ErrorCheck):
         self.started()
 
 
+_QUEUE_BYTES = 64 * 1024 * 1024
+"""How far the writer may fall behind (bytes of bodies waiting to be written) before the
+event loop waits for it: a disk slower than the traffic slows the proxy down rather than
+filling its memory."""
+
+
+class _Writer(io.FilteredFlowWriter):
+    """mitmproxy's ``FilteredFlowWriter`` for the ``-w`` file, writing from a thread.
+
+    mitmproxy's filters a flow, takes its state, serialises it (tnetstring), writes it and
+    flushes the file, all on the event loop that carries every chunk of every stream. Here
+    the loop only filters and takes the state (``flow.get_state()``: a snapshot, so what is
+    written is the flow as it was when it was handed over) and queues it; the thread
+    serialises and writes, in the order the flows came, and flushes whenever it has caught
+    up. The bytes are the same.
+
+    A write that fails sets :attr:`error` and calls ``on_error`` (from the thread); what is
+    still queued is dropped. :meth:`close` writes what is queued and closes the file.
+    """
+
+    def __init__(
+        self,
+        fo: BinaryIO,
+        path: str,
+        flt: flowfilter.TFilter | None,
+        on_error: Callable[[], None] = lambda: None,
+    ) -> None:
+        super().__init__(fo, flt)
+        self.path = path
+        self.error: OSError | None = None
+        self._on_error = on_error
+        self._queue: queue.SimpleQueue[tuple[Any, int] | None] = queue.SimpleQueue()
+        self._queued = 0  # bytes of bodies not written yet; changed under _behind
+        self._behind = threading.Condition()  # for a loop waiting on a disk far behind
+        self._closed = False  # no more flows: the end is queued
+        self._drop = False  # write nothing more
+        self._thread = threading.Thread(target=self._run, name="sse-inspect: -w", daemon=True)
+        self._thread.start()
+
+    def add(self, f: mflow.Flow) -> None:
+        """Queue a snapshot of the flow, unless the filter leaves it out (on the loop)."""
+        if self.flt and not flowfilter.match(self.flt, f):
+            return
+        if self._closed or self.error is not None:
+            return
+        state = f.get_state()
+        size = _size(state)
+        with self._behind:
+            while self._queued > _QUEUE_BYTES and self.error is None:
+                if not self._thread.is_alive():
+                    return  # cannot happen; but never wait for a writer that is gone
+                self._behind.wait(1.0)  # the disk is that far behind
+            self._queued += size
+        self._queue.put((state, size))
+
+    def close(self, wait: bool = True) -> None:
+        """Write what is queued, then close the file; with ``wait``, before returning."""
+        if not self._closed:
+            self._closed = True
+            self._queue.put(None)
+        if wait:
+            self._thread.join()
+
+    def abandon(self) -> None:
+        """Drop what is queued and close the file (the writing failed)."""
+        self._drop = True
+        self.close(wait=False)
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            state, size = item
+            try:
+                if not self._drop:
+                    tnetstring.dump(state, self.fo)
+                    if self._queue.empty():
+                        self.fo.flush()  # caught up: on disk while the proxy is idle
+            except OSError as e:
+                self._failed(e)
+            except Exception:  # a flow that cannot be serialised: as mitmproxy's hook would
+                log.exception(f"sse-inspect: cannot write a flow to {self.path}")
+            del state, item
+            with self._behind:
+                self._queued -= size
+                self._behind.notify_all()
+        try:
+            if self._drop:
+                with contextlib.suppress(OSError):  # what is buffered cannot be written
+                    self.fo.close()
+            else:
+                self.fo.close()
+        except OSError as e:
+            self._failed(e)
+
+    def _failed(self, e: OSError) -> None:
+        if self.error is None:
+            self.error = e
+            self._drop = True
+            with self._behind:
+                self._behind.notify_all()
+            self._on_error()
+
+
+def _size(state: Any) -> int:
+    """About how many bytes a flow's state holds: its bodies, and a little for the rest."""
+    size = 1024
+    for part in ("request", "response"):
+        message = state.get(part) if isinstance(state, dict) else None
+        content = message.get("content") if isinstance(message, dict) else None
+        size += len(content) if isinstance(content, bytes) else 0
+    return size
+
+
 class _Save(save.Save):
-    """mitmproxy's ``Save``, except that a write that fails (a full disk, a lost mount)
-    stops the recording instead of the proxy.
+    """mitmproxy's ``Save``, except that finished flows are written by a thread
+    (:class:`_Writer`), and a write that fails (a full disk, a lost mount) stops the
+    recording instead of the proxy.
+
+    The event loop only takes a snapshot of each flow (``flow.get_state()``), so it is never
+    held up by serialising a flow nor by the disk (unless the disk falls
+    :data:`_QUEUE_BYTES` behind). ``done`` waits until everything is written. The file, its
+    ``+FILE`` appending, its strftime names and ``save_stream_filter`` are mitmproxy's.
 
     mitmproxy's writes to stderr and calls ``sys.exit(1)`` inside the hook's task: the proxy
     prints tracebacks, dies, and cuts every stream in flight. This one logs one line, once,
@@ -156,41 +282,98 @@ class _Save(save.Save):
     """
 
     name = "save"  # the name mitmproxy's own has, for ``addons.get("save")``
+    stream: _Writer | None
 
     def __init__(self) -> None:
         super().__init__()
         self.failed: str | None = None
+        self._retired: list[_Writer] = []  # files rotated away from, still being written
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = False
 
     def configure(self, updated: set[str]) -> None:
         if self.failed is None:  # never reopen (and truncate) the file that failed
             super().configure(updated)
 
+    def maybe_rotate_to_new_file(self) -> None:
+        """mitmproxy's: the file named by ``save_stream_file`` today, opened when new."""
+        spec = ctx.options.save_stream_file
+        path = datetime.today().strftime(os.path.expanduser(spec.removeprefix("+")))
+        if self.current_path == path:
+            return
+        if self.stream is not None:
+            self.stream.close(wait=False)  # done() waits for it
+            self._retired.append(self.stream)
+            self.stream = None
+        with contextlib.suppress(RuntimeError):  # none: a test driving it by hand
+            self._loop = asyncio.get_running_loop()
+        new = Path(path)
+        new.parent.mkdir(parents=True, exist_ok=True)
+        fo = new.open("ab" if spec.startswith("+") else "wb")
+        self.stream = _Writer(fo, path, self.filt, self._wake)
+        self.current_path = path
+
     def save_flow(self, flow: mflow.Flow) -> None:
+        self._check()
         if not self.stream:
             return
         try:
             self.maybe_rotate_to_new_file()
             self.stream.add(flow)
-        except OSError as e:
-            self._fail(e, "streams are still forwarded but no longer recorded")
+        except OSError as e:  # opening the next file
+            path = self.current_path or str(ctx.options.save_stream_file).removeprefix("+")
+            self._fail(e, path)
         else:
             self.active_flows.discard(flow)
 
     def done(self) -> None:
-        try:
-            super().done()
-        except OSError as e:
-            self._fail(e, "the flows still open were not recorded")
-
-    def _fail(self, e: OSError, consequence: str) -> None:
-        path = self.current_path or str(ctx.options.save_stream_file or "").removeprefix("+")
-        self.failed = e.strerror or str(e)
-        log.error(f"sse-inspect: cannot write {path}: {self.failed}; {consequence}")
+        """Queue the flows still open, then wait until every file is written and closed."""
+        self._stopping = True
         stream, self.stream = self.stream, None
-        self.active_flows.clear()
         if stream is not None:
-            with contextlib.suppress(OSError):  # what is still buffered cannot be written
-                stream.fo.close()
+            for f in self.active_flows:
+                stream.add(f)
+            self.active_flows.clear()
+            self.current_path = None
+        writers, self._retired = [*self._retired, *([stream] if stream else [])], []
+        for writer in writers:
+            writer.close()
+        self._check(writers)
+        self._stopping = False
+
+    def _wake(self) -> None:
+        """From a writer's thread, when a write failed: say so on the event loop (without
+        one, the next flow or ``done`` does)."""
+        loop = self._loop
+        if loop is not None:
+            with contextlib.suppress(RuntimeError):  # closed: done() says it
+                loop.call_soon_threadsafe(self._check)
+
+    def _check(self, writers: list[_Writer] | None = None) -> None:
+        """Whether a writer failed; if so, stop recording (once)."""
+        if self.failed is not None:
+            return
+        if writers is None:
+            writers = [*self._retired, *([self.stream] if self.stream else [])]
+        for writer in writers:
+            if writer.error is not None:
+                self._fail(writer.error, writer.path)
+                return
+
+    def _fail(self, e: OSError, path: str) -> None:
+        self.failed = e.strerror or str(e)
+        consequence = (
+            "the flows still open were not recorded"
+            if self._stopping
+            else "streams are still forwarded but no longer recorded"
+        )
+        log.error(f"sse-inspect: cannot write {path}: {self.failed}; {consequence}")
+        writers = [*self._retired, *([self.stream] if self.stream else [])]
+        self.stream = None
+        self.active_flows.clear()
+        for writer in writers:
+            writer.abandon()  # done() still waits for their threads
+        self._retired = writers
 
 
 def _reason(errors: list[logging.LogRecord]) -> str:
@@ -265,6 +448,13 @@ def run_capture(config: CaptureConfig) -> int:
         logging.getLogger().setLevel(logging.DEBUG)
         for name in ("tornado", "asyncio", "hpack", "quic"):
             logging.getLogger(name).setLevel(logging.WARNING)
+        # The console drops the connection lines unless verbose; not even made, they cost
+        # the event loop nothing (a few per connection, and hundreds of streams may end
+        # at once).
+        connections = logging.getLogger(_CONNECTION_LOGGER)
+        connections_level = connections.level
+        if not config.verbose:
+            connections.setLevel(logging.WARNING)
         console = _Console(config.verbose)
         started = False
 
@@ -293,6 +483,7 @@ def run_capture(config: CaptureConfig) -> int:
                 log.info(_summary(capture, config.write, failed))
         finally:
             console.close()
+            connections.setLevel(connections_level)
 
     asyncio.run(main())
     return status

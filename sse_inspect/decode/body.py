@@ -96,6 +96,37 @@ class _Reader:
                 return
         yield self.sse.close(end if self.t is None else self.t)
 
+    def all_events(self, chunks: Iterable[tuple[float, bytes]], end: float) -> list[Event]:
+        """Every event :meth:`events` yields, at once. A body without content coding (nearly
+        every one) is read as :meth:`_plain` reads it but without a generator's steps: this
+        loop runs for every stream analysed."""
+        content = self.content
+        events: list[Event] = []
+        if content is None or not content.plain:
+            for batch in self.events(chunks, end):
+                events += batch
+            return events
+        feed, step, limit = self.sse.feed, self.step, content.fixed_limit
+        for t, raw in chunks:
+            self.t = t
+            if raw and self.first_byte is None:
+                self.first_byte = t
+            over = limit is not None and self.size + len(raw) > limit
+            if over:
+                assert limit is not None
+                raw = raw[: limit - self.size]
+            self.size += len(raw)
+            if len(raw) <= step:
+                events += feed(raw, t)
+            else:
+                for i in range(0, len(raw), step):
+                    events += feed(raw[i : i + step], t)
+            if over:
+                self.capped = limit
+                return events  # the stream did not end here: no end to read
+        events += self.sse.close(end if self.t is None else self.t)
+        return events
+
     def _coded(
         self, chunks: Iterable[tuple[float, bytes]], content: ContentDecoder
     ) -> Iterator[list[Event]]:
@@ -155,9 +186,7 @@ def decode_body(
     default); past it the result is ``capped``.
     """
     reader = _Reader(content_encoding, limit, STEP)
-    events: list[Event] = []
-    for batch in reader.events(chunks, end):
-        events += batch
+    events = reader.all_events(chunks, end)
     sse = reader.sse
     return DecodedBody(
         events,

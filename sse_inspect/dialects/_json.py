@@ -13,6 +13,7 @@ __all__ = [
     "dicts",
     "is_int",
     "json_object",
+    "loads",
     "parse",
 ]
 
@@ -20,10 +21,26 @@ INVALID: Final = object()
 """What :func:`parse` returns for text that is not JSON (``None`` is JSON's ``null``)."""
 
 
+_scan = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # what json.loads ends in
+
+
+def loads(data: str) -> Any:
+    """``json.loads(data)``, the same value or the same error (``ValueError``,
+    ``RecursionError``), without its steps in Python for the common case: a value that
+    starts at the first character and ends at the last. It runs for every event."""
+    try:
+        value, end = _scan(data, 0)
+    except StopIteration:
+        return json.loads(data)  # leading whitespace, a BOM, or no JSON: as it says
+    if end != len(data):
+        return json.loads(data)  # trailing whitespace, or more after the value
+    return value
+
+
 def parse(data: str | bytes) -> Any:
     """The JSON value of ``data``, or :data:`INVALID`."""
     try:
-        return json.loads(data)
+        return loads(data) if isinstance(data, str) else json.loads(data)
     except (ValueError, RecursionError):
         return INVALID
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from ..sse import Event
 
@@ -40,9 +40,13 @@ Message = tuple[str, str]
 """(role, text) of one message of the conversation a request sent."""
 
 
-@dataclass(frozen=True, slots=True)
-class Delta:
-    """One piece of output carried by one event."""
+class Delta(NamedTuple):
+    """One piece of output carried by one event.
+
+    A named tuple rather than a frozen dataclass, as :class:`~sse_inspect.sse.Event` is:
+    one is made for nearly every event of a stream, and a tuple is built several times
+    faster while staying immutable, typed and comparable.
+    """
 
     t: float
     """Arrival time of the event that carried it."""

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from ..sse import Event
-from ._json import as_dict, as_str, dicts, is_int
+from ._json import as_dict, as_str, dicts, is_int, loads
 from ._prompt import content_text, conversation, role
 from .base import REASONING, REFUSAL, TEXT, TOOL, Delta, Draft, Message, Reading, read_all
 
@@ -34,7 +34,7 @@ REQUEST_HEADERS: frozenset[str] = frozenset()  # OpenAI's SDK headers name no AP
 _PATH = "/chat/completions"
 _CHUNK = "chat.completion.chunk"
 _DONE = "[DONE]"
-_loads = json.loads
+_loads = loads
 
 
 def url_matches(url: str) -> bool:
@@ -119,9 +119,10 @@ class _Reader:
             for pos, c in enumerate(choices):
                 if isinstance(c, dict):
                     self.choice(c, pos, i, t)
-        model = obj.get("model")
-        if reading.model is None and model and isinstance(model, str):
-            reading.model = model
+        if reading.model is None:
+            model = obj.get("model")
+            if model and isinstance(model, str):
+                reading.model = model
         fingerprint = obj.get("system_fingerprint")
         if fingerprint and isinstance(fingerprint, str):
             reading.extra["system_fingerprint"] = fingerprint
@@ -150,35 +151,45 @@ class _Reader:
     def choice(self, c: dict[str, Any], pos: int, i: int, t: float) -> None:
         """One ``choices[]`` item: its delta's pieces, its finish reason."""
         index = c.get("index")
-        n = index if is_int(index) else pos
+        n = index if type(index) is int else pos  # is_int: a parsed int is exactly an int
         delta = c.get("delta")
         if delta and isinstance(delta, dict):
-            deltas = self.deltas
-            reasoning = delta.get("reasoning_content") or delta.get("reasoning")
-            if reasoning and isinstance(reasoning, str):
-                deltas.append(Delta(t, i, REASONING, reasoning, n))
             content = delta.get("content")
-            if content:
-                if isinstance(content, str):
-                    deltas.append(Delta(t, i, TEXT, content, n))
-                elif isinstance(content, list):
-                    self.content_parts(content, n, i, t)
-            refusal = delta.get("refusal")
-            if refusal and isinstance(refusal, str):
-                deltas.append(Delta(t, i, REFUSAL, refusal, n))
-            calls = delta.get("tool_calls")
-            if calls and isinstance(calls, list):
-                for call in calls:
-                    if isinstance(call, dict):
-                        self.tool(call.get("function"), n, self.part(call, n), i, t)
-            legacy = delta.get("function_call")  # the deprecated ``functions`` API
-            if legacy:
-                self.tool(legacy, n, 0, i, t)
+            size = len(delta)
+            if (size == 1 or (size == 2 and "role" in delta)) and isinstance(content, str):
+                if content:  # the commonest chunk: answer text alone (the role at most)
+                    self.deltas.append(Delta(t, i, TEXT, content, n))
+            else:
+                self.pieces(delta, content, n, i, t)
         finish = c.get("finish_reason")
         if finish and isinstance(finish, str):
             self.reading.finish_reasons[n] = finish
         if "content_filter_results" in c and _filtered(c["content_filter_results"]):
             self.filtered = True
+
+    def pieces(self, delta: dict[str, Any], content: object, n: int, i: int, t: float) -> None:
+        """What a choice's ``delta`` carries, in this order: reasoning, answer text, refusal,
+        tool-call fragments (``content`` is its ``content``)."""
+        deltas = self.deltas
+        reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+        if reasoning and isinstance(reasoning, str):
+            deltas.append(Delta(t, i, REASONING, reasoning, n))
+        if content:
+            if isinstance(content, str):
+                deltas.append(Delta(t, i, TEXT, content, n))
+            elif isinstance(content, list):
+                self.content_parts(content, n, i, t)
+        refusal = delta.get("refusal")
+        if refusal and isinstance(refusal, str):
+            deltas.append(Delta(t, i, REFUSAL, refusal, n))
+        calls = delta.get("tool_calls")
+        if calls and isinstance(calls, list):
+            for call in calls:
+                if isinstance(call, dict):
+                    self.tool(call.get("function"), n, self.part(call, n), i, t)
+        legacy = delta.get("function_call")  # the deprecated ``functions`` API
+        if legacy:
+            self.tool(legacy, n, 0, i, t)
 
     def content_parts(self, parts: list[Any], n: int, i: int, t: float) -> None:
         """Mistral's list content: ``text`` chunks, and ``thinking`` chunks (Magistral)."""

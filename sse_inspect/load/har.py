@@ -126,6 +126,7 @@ def flow_from_har_entry(
         flow.response.timestamp_end = max(end, flow.response.timestamp_start)
     chunks = _chunks_at_events(body, entry.get("_eventSourceMessages"))
     if chunks is not None:  # our own export: its event times come back as chunk times
+        # version 1, which holds any JSON number: unpack checks them as it checks the addon's
         flow.metadata[contract.KEY] = contract.pack(chunks, complete=True)
     return flow
 

@@ -68,8 +68,8 @@ class Stream:
         if self.chunks is None:
             yield (self.response_end or self.request_start or 0.0, self.body)
             return
-        view = memoryview(self.body)
+        body = self.body
         pos = 0
         for t, n in self.chunks:
-            yield t, bytes(view[pos : pos + n])
+            yield t, body[pos : pos + n]
             pos += n

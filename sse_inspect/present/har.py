@@ -10,7 +10,7 @@ message and of Chrome's ``_webSocketMessages``), ``_sseMetrics`` (the JSON recor
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from mitmproxy import connection, http
@@ -21,9 +21,9 @@ from .. import __version__
 from ..analysis.analysis import Analysis, decoded_limit_of
 from ..decode.body import decoded_bytes
 from ..load.stream import Stream
-from .json import as_text, clean, finite, stream_record
+from .json import ListWriter, as_text, clean, finite, stream_record
 
-__all__ = ["flow_of", "har_document"]
+__all__ = ["HarWriter", "flow_of", "har_document"]
 
 _NO_URL = "http://localhost/"
 _DATES = 6e10
@@ -39,19 +39,54 @@ def har_document(
     (``max_decoded``, see :func:`~sse_inspect.analysis.analysis.decoded_limit_of`):
     mitmproxy's HAR code gets its flow without the body, so it never inflates a bomb.
     """
-    saver = SaveHar()
-    seen: set[Server] = set()
-    entries = []
-    for item in items:
+    entries = _Entries(max_decoded)
+    return _log([entries.entry(item) for item in items])
+
+
+class HarWriter:
+    """The HAR log of :func:`har_document` written entry by entry, for any number of them:
+    :meth:`add` writes one entry as soon as it is made, :meth:`close` ends the log. The
+    text is that of ``json.dumps(har_document(items), indent=2, ensure_ascii=False)`` and a
+    newline, but only one entry is ever in memory; nothing is written before the first."""
+
+    def __init__(self, write: Callable[[str], None], max_decoded: int | None = None) -> None:
+        self._entries = _Entries(max_decoded)
+        self._log = ListWriter(write, _log([]))
+
+    @property
+    def entries(self) -> int:
+        return self._log.items
+
+    def add(self, item: Analysis | Stream) -> None:
+        self._log.add(self._entries.entry(item))
+
+    def close(self) -> None:
+        self._log.close()
+
+
+class _Entries:
+    """The HAR entry of each exchange in turn, made by one mitmproxy ``SaveHar`` as for a
+    list of flows."""
+
+    def __init__(self, max_decoded: int | None = None) -> None:
+        self._saver = SaveHar()
+        self._seen: set[Server] = set()
+        self._max_decoded = max_decoded
+
+    def entry(self, item: Analysis | Stream) -> dict[str, Any]:
         stream = item.stream if isinstance(item, Analysis) else item
         analysed = isinstance(item, Analysis)
         flow = flow_of(stream, body=b"" if analysed else None)
-        entry = clean(saver.flow_entry(flow, seen))  # headers of Latin-1 bytes, ...
+        # clean(): headers of Latin-1 bytes, ...
+        entry: dict[str, Any] = clean(self._saver.flow_entry(flow, self._seen))
         if stream.url is not None and entry["request"]["url"] == _NO_URL:
             entry["request"]["url"] = as_text(stream.url)  # one mitmproxy cannot parse
         if isinstance(item, Analysis):
-            _add_sse(entry, item, max_decoded)
-        entries.append(entry)
+            _add_sse(entry, item, self._max_decoded)
+        return entry
+
+
+def _log(entries: list[dict[str, Any]]) -> dict[str, Any]:
     creator = {"name": "sse-inspect", "version": __version__}
     return {"log": {"version": "1.2", "creator": creator, "pages": [], "entries": entries}}
 
@@ -93,8 +128,8 @@ def flow_of(stream: Stream, body: bytes | None = None) -> http.HTTPFlow:
     ``body`` replaces the response body (the stream's, as received, by default).
 
     A URL mitmproxy cannot parse (``http://exa[mple.com/``) is made ``http://localhost/``
-    here; :func:`har_document` writes the stream's own into the entry. A time no date can
-    be made of (a :class:`Stream` made by hand can hold any) is taken as unknown.
+    here; the HAR entry then gets the stream's own. A time no date can be made of (a
+    :class:`Stream` made by hand can hold any) is taken as unknown.
     """
     start = _time(stream.request_start) or 0.0
     client = connection.Client(

@@ -7,7 +7,9 @@ user reads and what a script parses never disagree.
 
 from __future__ import annotations
 
+import json
 import math
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -17,15 +19,18 @@ from ..load.checks import text as as_text
 
 __all__ = [
     "VERSION",
+    "ListWriter",
     "as_text",
     "clean",
     "document",
+    "dumps",
     "finite",
     "frame_records",
     "stream_record",
 ]
 
 VERSION = 1
+INDENT = 2
 
 
 def stream_record(a: Analysis) -> dict[str, Any]:
@@ -107,6 +112,42 @@ def frame_records(a: Analysis) -> list[dict[str, Any]]:
 
 def document(records: list[dict[str, Any]]) -> dict[str, Any]:
     return {"version": VERSION, "streams": records}
+
+
+def dumps(value: Any) -> str:
+    """A JSON document as we write every one: indented, non-ASCII as itself, strict (no NaN)."""
+    return json.dumps(value, indent=INDENT, ensure_ascii=False, allow_nan=False)
+
+
+class ListWriter:
+    """A JSON document whose last value is a list, written one item at a time: the text is
+    :func:`dumps` of the whole document and a newline, but only one item is in memory.
+
+    ``document`` is the document with that list empty, as the last value at each level
+    (``{"version": 1, "streams": []}``). Nothing is written before the first item (or
+    :meth:`close`, which writes an empty list).
+    """
+
+    def __init__(self, write: Callable[[str], None], document: dict[str, Any]) -> None:
+        text = dumps(document)
+        head, found, tail = text.rpartition("[]")
+        if not found or tail.strip("}\n "):
+            raise ValueError("the document's last value must be an empty list")
+        depth = tail.count("}")  # the list's own level: its items are one deeper
+        self._write = write
+        self._head, self._tail = head, tail + "\n"
+        self._indent = "\n" + " " * INDENT * (depth + 1)
+        self._end = "\n" + " " * INDENT * depth + "]"
+        self.items = 0
+
+    def add(self, item: Any) -> None:
+        """Write one item (its JSON holds no line break but those of the indentation)."""
+        text = dumps(item).replace("\n", self._indent)
+        self._write((self._head + "[" if not self.items else ",") + self._indent + text)
+        self.items += 1
+
+    def close(self) -> None:
+        self._write((self._head + "[]" if not self.items else self._end) + self._tail)
 
 
 def _tool_calls(choice: Choice) -> list[dict[str, str]]:

@@ -3,14 +3,46 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from ..analysis.analysis import Analysis
 from ..dialects.base import Delta
+from ..load.stream import Stream
 from .json import as_text, finite
 
-__all__ = ["jsonl_lines"]
+__all__ = ["JsonlWriter", "jsonl_lines"]
+
+BATCH_CHARS = 1 << 20
+"""Lines are handed to ``write`` in batches of about this size."""
+
+
+class JsonlWriter:
+    """The lines of :func:`jsonl_lines`, each with its newline, written stream by stream as
+    the analyses come. A :class:`Stream` that was not analysed (not an event stream) has no
+    events, so nothing to write."""
+
+    def __init__(self, write: Callable[[str], None]) -> None:
+        self._write = write
+        self.entries = 0
+
+    def add(self, item: Analysis | Stream) -> None:
+        if not isinstance(item, Analysis):
+            return
+        batch: list[str] = []
+        size = 0
+        for line in jsonl_lines((item,)):
+            batch.append(line + "\n")
+            size += len(line) + 1
+            if size >= BATCH_CHARS:
+                self._write("".join(batch))
+                batch, size = [], 0
+        if batch:
+            self._write("".join(batch))
+        self.entries += 1
+
+    def close(self) -> None:
+        pass
 
 
 def jsonl_lines(analyses: Iterable[Analysis]) -> Iterator[str]:

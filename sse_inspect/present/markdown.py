@@ -13,14 +13,15 @@ shown (GitHub, VS Code) and survive whatever the model wrote. Hence:
   formats it, so a transcript and a report never disagree; the conversation the request
   sent is read by the stream's dialect (its ``prompt()``).
 
-A pure function of the analyses: redaction happens before, on the :class:`Stream`.
+The transcript is a pure function of the analyses (redaction happens before, on the
+:class:`Stream`); :class:`TranscriptWriter` writes it one stream at a time.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from .. import dialects
@@ -28,10 +29,12 @@ from ..analysis.analysis import Analysis
 from ..analysis.answer import Choice, Fold, PartKey
 from ..dialects._json import json_object
 from ..dialects.base import REASONING, TOOL
+from ..load.stream import Stream
 from .json import stream_record
 from .units import ms
+from .write import Spool
 
-__all__ = ["TITLE", "stream_section", "transcript"]
+__all__ = ["TITLE", "TranscriptWriter", "stream_section", "transcript"]
 
 TITLE = "# sse-inspect transcript"
 SNIPPET_CHARS = 40
@@ -45,12 +48,43 @@ _GEMINI_MODEL = re.compile(r"/models/([^/:?]+)")
 
 
 def transcript(analyses: Iterable[Analysis]) -> str:
-    """The whole Markdown document: a title, then one section per stream."""
+    """The whole Markdown document: a title, a summary line, then one section per stream."""
     items = list(analyses)
-    blocks = [TITLE, _summary(items)]
+    blocks = [TITLE, _summary(len(items), [a.stream.source for a in items])]
     for number, a in enumerate(items, 1):
         blocks += stream_section(a, number)
     return "\n\n".join(blocks) + "\n"
+
+
+class TranscriptWriter:
+    """The :func:`transcript` of any number of streams, with one analysis in memory at a
+    time: :meth:`add` makes a stream's section at once, :meth:`close` writes the document.
+
+    The summary line under the title counts the streams and names their files, so it is
+    known only at the end: the sections wait in a :class:`~.write.Spool` (in memory up to
+    a MiB, past that in an unnamed temporary file) and follow it at :meth:`close`. A
+    :class:`Stream` that was not analysed (not an event stream) has no section.
+    """
+
+    def __init__(self, write: Callable[[str], None]) -> None:
+        self._write = write
+        self._sections = Spool()
+        self._sources: dict[str, None] = {}
+        self.entries = 0
+
+    def add(self, item: Analysis | Stream) -> None:
+        if not isinstance(item, Analysis):
+            return
+        self.entries += 1
+        self._sources.setdefault(item.stream.source)
+        self._sections.write("\n\n" + "\n\n".join(stream_section(item, self.entries)))
+
+    def close(self) -> None:
+        self._write(TITLE + "\n\n" + _summary(self.entries, list(self._sources)))
+        for text in self._sections.chunks():
+            self._write(text)
+        self._write("\n")
+        self._sections.close()
 
 
 def stream_section(a: Analysis, number: int) -> list[str]:
@@ -281,9 +315,10 @@ def _untimed() -> str:
 # --- the heading and verdict ---------------------------------------------------------------
 
 
-def _summary(items: list[Analysis]) -> str:
-    sources = list(dict.fromkeys(a.stream.source for a in items))
-    count = f"{len(items)} event stream{'' if len(items) == 1 else 's'}"
+def _summary(streams: int, sources: list[str]) -> str:
+    """``2 event streams from `a.flow`, `b.flow`.``: ``sources`` once each, in order."""
+    sources = list(dict.fromkeys(sources))
+    count = f"{streams} event stream{'' if streams == 1 else 's'}"
     return f"{count} from {', '.join(map(_code, sources))}." if sources else f"{count}."
 
 

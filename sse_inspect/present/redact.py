@@ -73,6 +73,7 @@ What is replaced by ``REDACTED``
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import re
 from typing import Any
@@ -128,6 +129,7 @@ def words(name: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(name)]
 
 
+@functools.lru_cache(maxsize=4096)  # names repeat from stream to stream
 def secret_name(name: str, *, in_json: bool = False) -> bool:
     """Whether a header, parameter or (``in_json``) JSON key of this name holds a secret."""
     ws = words(name)
@@ -145,6 +147,7 @@ def secret_name(name: str, *, in_json: bool = False) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=4096)
 def secret_header(name: str) -> bool:
     lower = name.lower()
     if lower in _ALWAYS_HEADERS:

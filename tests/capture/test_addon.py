@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
+import struct
+from array import array
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from mitmproxy import exceptions, flow, http
+from mitmproxy import io as mitmproxy_io
 from mitmproxy.addons import save
 from mitmproxy.test import taddons, tflow
 
+from sse_inspect.capture import contract
 from sse_inspect.capture.addon import CAPTURE_STOPPED, SSE_ONLY, SSECapture
 from sse_inspect.load import read_capture
 from sse_inspect.load.flows import stream_from_flow
@@ -48,11 +53,60 @@ def test_event_streams_are_streamed_and_recorded(addon: tuple[SSECapture, taddon
     assert play(f, chunks) == [*chunks, b""]  # unchanged, nothing held back
     assert f.response is not None and f.response.raw_content == b"".join(chunks)
     meta = f.metadata["sse_inspect"]
-    assert meta["version"] == 1 and meta["complete"] is True
-    assert [n for _, n in meta["chunks"]] == [9, 8, 1]
-    assert meta["chunks"] == sorted(meta["chunks"])  # times in arrival order
+    assert meta["version"] == 2 and meta["complete"] is True and "chunks" not in meta
+    chunks = contract.stored_chunks(meta)
+    assert [n for _, n in chunks] == [9, 8, 1]
+    assert chunks == sorted(chunks)  # times in arrival order
     stream = stream_from_flow(f, "test")
     assert stream is not None and stream.timing == "per-chunk" and stream.complete
+    assert stream.chunks == tuple(chunks)
+
+
+def test_an_open_stream_has_version_1_in_place_and_the_end_packs_version_2(
+    addon: tuple[SSECapture, taddons.context],
+) -> None:
+    a, _ = addon
+    f = sse_flow()
+    a.responseheaders(f)
+    assert f.response is not None and callable(f.response.stream)
+    assert f.metadata["sse_inspect"] == {"version": 1, "chunks": [], "complete": False}
+    f.response.stream(b"data: a\n\n")
+    f.response.stream(b"data: bc\n\n")
+    meta = f.metadata["sse_inspect"]
+    assert meta["version"] == 1 and [n for _, n in meta["chunks"]] == [9, 10]  # so far
+    mid = contract.unpack(meta, 19, None)  # a flow saved now is readable
+    assert mid is not None and mid.chunks == tuple((t, n) for t, n in meta["chunks"])
+    times = [t for t, _ in meta["chunks"]]
+    f.response.stream(b"")
+    meta = f.metadata["sse_inspect"]
+    assert set(meta) == {"version", "times", "sizes", "complete"} and meta["version"] == 2
+    assert isinstance(meta["times"], bytes) and isinstance(meta["sizes"], bytes)
+    assert meta["times"] == struct.pack("<2d", *times)  # little-endian float64, whatever host
+    assert meta["sizes"] == struct.pack("<2I", 9, 10)  # little-endian uint32
+    assert list(array("d", meta["times"])) == times  # as the README decodes it
+    assert list(array("I", meta["sizes"])) == [9, 10]
+
+
+def test_a_finished_stream_survives_mitmproxys_writer_and_reader(
+    addon: tuple[SSECapture, taddons.context],
+) -> None:
+    a, _ = addon
+    f = sse_flow()
+    a.responseheaders(f)
+    play(f, [b"data: a\n\n", b"data: b\n\n"] * 3)
+    assert f.response is not None
+    assert f.response.stream.chunks == []  # type: ignore[union-attr]  # v2 only is kept
+    buf = io.BytesIO()
+    mitmproxy_io.FlowWriter(buf).add(f)
+    buf.seek(0)
+    (back,) = mitmproxy_io.FlowReader(buf).stream()
+    assert back.metadata["sse_inspect"] == f.metadata["sse_inspect"]
+    assert isinstance(back.metadata["sse_inspect"]["times"], bytes)  # not made text
+    assert isinstance(back, http.HTTPFlow)
+    original, loaded = stream_from_flow(f, "a"), stream_from_flow(back, "b")
+    assert original is not None and loaded is not None
+    assert loaded.chunks == original.chunks and loaded.chunks is not None
+    assert len(loaded.chunks) == 6
 
 
 @pytest.mark.parametrize("content_type", ["application/json", "text/plain", ""])
@@ -115,6 +169,8 @@ def test_shutdown_stores_streams_still_open(addon: tuple[SSECapture, taddons.con
     a.done()
     assert f.response.raw_content == b"data: a\n\n"
     assert f.metadata["sse_inspect"]["complete"] is False and not a.open
+    assert f.metadata["sse_inspect"]["version"] == 2
+    assert [n for _, n in contract.stored_chunks(f.metadata["sse_inspect"])] == [9]
 
 
 def test_byte_cap_truncates_what_is_stored_not_what_is_forwarded(
@@ -128,7 +184,8 @@ def test_byte_cap_truncates_what_is_stored_not_what_is_forwarded(
     assert play(f, chunks)[:3] == chunks
     assert f.response is not None and f.response.raw_content == b"data: 1\n\ndat"
     meta = f.metadata["sse_inspect"]
-    assert meta["truncated"] is True and meta["complete"] is True and len(meta["chunks"]) == 3
+    assert meta["truncated"] is True and meta["complete"] is True and meta["max_bytes"] == 12
+    assert [n for _, n in contract.stored_chunks(meta)] == [9, 9, 9]  # every chunk's time
     stream = stream_from_flow(f, "test")
     assert stream is not None and stream.truncated
 

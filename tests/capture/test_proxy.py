@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -69,27 +71,61 @@ def _cannot_write(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if "cannot write" in r.getMessage()]
 
 
+async def _until(condition: Callable[[], object], timeout: float = 10) -> None:
+    """Let the event loop turn until ``condition()`` holds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
 @needs_dev_full
 def test_a_full_disk_stops_the_recording_once_and_not_the_proxy(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def run() -> None:
+        s = proxy._Save()
+        with taddons.context(s) as tctx:
+            tctx.configure(s, save_stream_file=str(FULL))
+            for _ in range(3):
+                f = tflow.tflow(resp=True)
+                s.request(f)
+                s.response(f)  # mitmproxy's Save: sys.exit(1) here
+            await _until(lambda: s.failed)  # the writer's thread tells the event loop
+            assert _cannot_write(caplog) == [
+                "sse-inspect: cannot write /dev/full: No space left on device; streams are "
+                "still forwarded but no longer recorded"
+            ]
+            assert s.failed == "No space left on device"
+            assert s.stream is None and not s.active_flows
+            s.request(tflow.tflow())
+            assert not s.active_flows  # nothing more is tracked
+            s.response(tflow.tflow(resp=True))
+            tctx.configure(s, save_stream_filter="~q")
+            assert s.stream is None  # the file that failed is never reopened (nor truncated)
+            s.done()
+        assert len(_cannot_write(caplog)) == 1
+
+    asyncio.run(run())
+
+
+@needs_dev_full
+def test_without_an_event_loop_the_next_flow_says_the_disk_is_full(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     s = proxy._Save()
     with taddons.context(s) as tctx:
         tctx.configure(s, save_stream_file=str(FULL))
-        for _ in range(3):
-            f = tflow.tflow(resp=True)
-            s.request(f)
-            s.response(f)  # mitmproxy's Save: sys.exit(1) here
-        assert _cannot_write(caplog) == [
-            "sse-inspect: cannot write /dev/full: No space left on device; streams are still "
-            "forwarded but no longer recorded"
-        ]
-        assert s.failed == "No space left on device"
-        assert s.stream is None and not s.active_flows
-        s.request(tflow.tflow())
-        assert not s.active_flows  # nothing more is tracked
-        tctx.configure(s, save_stream_filter="~q")
-        assert s.stream is None  # the file that failed is never reopened (nor truncated)
+        s.response(tflow.tflow(resp=True))
+        writer = s.stream
+        assert writer is not None
+        deadline = time.monotonic() + 10
+        while writer.error is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        assert not _cannot_write(caplog)  # no loop to tell
+        s.response(tflow.tflow(resp=True))
+        assert s.failed == "No space left on device" and s.stream is None
         s.done()
     assert len(_cannot_write(caplog)) == 1
 

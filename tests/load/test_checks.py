@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +46,86 @@ def test_unpack_of_good_metadata_says_nothing() -> None:
 
 def test_unpack_of_no_metadata_is_none_and_of_an_unknown_version_a_note() -> None:
     assert contract.unpack(None, 5, T0) is None
-    recorded = contract.unpack({"version": 2, "times": b""}, 5, T0)
+    recorded = contract.unpack({"version": 3, "times": b""}, 5, T0)
     assert recorded is not None and recorded.chunks is None and recorded.complete is None
-    assert recorded.notes == ("the capture's sse_inspect metadata is unknown (version 2): ignored",)
+    assert recorded.notes == ("the capture's sse_inspect metadata is unknown (version 3): ignored",)
+
+
+def v2(times: list[float], sizes: list[int], **more: Any) -> dict[str, Any]:
+    """Version 2 metadata packed by hand, as Contract 2 describes it."""
+    packed = struct.pack(f"<{len(times)}d", *times), struct.pack(f"<{len(sizes)}I", *sizes)
+    return {"version": 2, "times": packed[0], "sizes": packed[1], "complete": True, **more}
+
+
+def test_seal_packs_version_2_little_endian_and_unpack_reads_it_as_version_1() -> None:
+    chunks: list[list[float | int]] = [[T0, 3], [T0 + 0.25, 4], [T0 + 1, 0], [T0 + 2, 5]]
+    sealed = contract.seal(chunks, complete=True)
+    assert sealed == v2([T0, T0 + 0.25, T0 + 1, T0 + 2], [3, 4, 0, 5])
+    for size in (12, 7, 20):  # all of it, cut, and stored bytes no chunk accounts for
+        old = contract.unpack(contract.pack(chunks, complete=True), size, T0 + 3)
+        assert contract.unpack(sealed, size, T0 + 3) == old
+        assert old is not None and old.notes == () and old.chunks is not None
+    assert contract.stored_chunks(sealed) == contract.stored_chunks(contract.pack(chunks))
+    assert contract.stored_chunks(sealed) == [(T0, 3), (T0 + 0.25, 4), (T0 + 1, 0), (T0 + 2, 5)]
+
+
+def test_seal_of_no_chunks_and_of_a_size_no_uint32_holds() -> None:
+    assert contract.seal([], complete=False) == v2([], [], complete=False)
+    empty = contract.unpack(contract.seal([], complete=False), 4, T0)
+    assert empty == contract.Recorded(((T0, 4),), False, False, ())
+    huge = contract.seal([[T0, 2**32]], complete=True)
+    assert huge == {"version": 1, "chunks": [[T0, 2**32]], "complete": True}  # still readable
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        ({"times": "AAAA"}, "'times' is 'AAAA', not bytes"),
+        ({"times": [T0]}, "'times' is [1700000000.0], not bytes"),
+        ({"times": None}, "'times' is None, not bytes"),
+        ({"sizes": [3, 4]}, "'sizes' is [3, 4], not bytes"),
+        ({"times": b"\0" * 15}, "'times' is 15 bytes, not a whole number of float64s"),
+        ({"sizes": b"\0" * 6}, "'sizes' is 6 bytes, not a whole number of uint32s"),
+        ({"sizes": struct.pack("<3I", 3, 4, 5)}, "'times' has 2 chunks and 'sizes' 3"),
+        ({"times": struct.pack("<d", T0)}, "'times' has 1 chunks and 'sizes' 2"),
+        (
+            {"times": struct.pack("<2d", T0, math.nan)},
+            "chunk 2 has time nan, not epoch seconds from 1990 to 2100",
+        ),
+        (
+            {"times": struct.pack("<2d", math.inf, T0)},
+            "chunk 1 has time inf, not epoch seconds from 1990 to 2100",
+        ),
+        (
+            {"times": struct.pack("<2d", T0, 7.3e9)},
+            "chunk 2 has time 7300000000.0, not epoch seconds from 1990 to 2100",
+        ),
+        (
+            {"times": struct.pack("<2d", 0.0, T0)},
+            "chunk 1 has time 0.0, not epoch seconds from 1990 to 2100",
+        ),
+        (
+            {"times": struct.pack(">2d", T0, T0 + 1)},  # big-endian: no such times
+            "chunk 1 has time 1.3789931755e-312, not epoch seconds from 1990 to 2100",
+        ),
+    ],
+)
+def test_version_2_columns_that_are_no_chunks_drop_the_timing_with_a_note(
+    change: dict[str, Any], why: str
+) -> None:
+    recorded = contract.unpack(v2([T0, T0 + 1], [3, 4]) | change, 7, T0)
+    assert recorded is not None and recorded.chunks is None and recorded.complete is True
+    assert recorded.notes == (f"per-chunk timing dropped: {why}",)
+    with pytest.raises(ValueError, match=re.escape(why)):
+        contract.stored_chunks(v2([T0, T0 + 1], [3, 4]) | change)
+
+
+def test_version_2_complete_and_truncated_are_checked_as_in_version_1() -> None:
+    recorded = contract.unpack(v2([T0], [3], complete="yes", truncated=1), 3, T0)
+    assert recorded is not None and recorded.chunks == ((T0, 3),)
+    assert not recorded.complete and not recorded.truncated and len(recorded.notes) == 2
+    capped = contract.unpack(v2([T0, T0 + 1], [3, 4], truncated=True, max_bytes=5), 5, T0)
+    assert capped == contract.Recorded(((T0, 3), (T0 + 1, 2)), True, True, ())
 
 
 @pytest.mark.parametrize(

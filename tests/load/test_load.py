@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from mitmproxy import flowfilter
 
+from sse_inspect.capture import contract
 from sse_inspect.load import CaptureError, NotACapture, Tally, read_capture
 
 from .. import flows
@@ -23,6 +25,40 @@ def test_flow_with_addon_metadata_has_per_chunk_timing(tmp_path: Path) -> None:
     assert s.request_start == flows.T0 and s.method == "POST" and s.status == 200
     assert ("Authorization", "Bearer k") in s.request_headers
     assert s.complete
+
+
+def test_flow_with_version_2_metadata_reads_as_version_1_does(tmp_path: Path) -> None:
+    f = flows.sse_flow([(0.3, b"data: a\n\n"), (0.5, b"data: b\n\n"), (0.6, b"data: c")])
+    (v1,) = read_capture(flows.write(tmp_path / "v1.flow", [f]))
+    meta = f.metadata["sse_inspect"]
+    f.metadata["sse_inspect"] = contract.seal(meta["chunks"], meta["complete"])
+    path = flows.write(tmp_path / "v2.flow", [f])
+    assert b"5:sizes;" in path.read_bytes() and b"6:chunks;" not in path.read_bytes()
+    (v2,) = read_capture(path)
+    assert replace(v2, source=v1.source) == v1
+    assert v2.timing == "per-chunk" and v2.notes == ()
+    assert v2.chunks == ((flows.T0 + 0.3, 9), (flows.T0 + 0.5, 9), (flows.T0 + 0.6, 7))
+
+
+def test_bad_version_2_metadata_drops_the_timing_with_a_note(tmp_path: Path) -> None:
+    f = flows.sse_flow([(0.3, b"data: a\n\n"), (0.5, b"data: b\n\n")])
+    f.metadata["sse_inspect"] = contract.seal(f.metadata["sse_inspect"]["chunks"], True)
+    f.metadata["sse_inspect"]["sizes"] += b"\0\0"
+    (s,) = read_capture(flows.write(tmp_path / "c.flow", [f]))
+    assert s.timing == "none" and s.complete and s.body == b"data: a\n\ndata: b\n\n"
+    assert s.notes == (
+        "per-chunk timing dropped: 'sizes' is 10 bytes, not a whole number of uint32s",
+    )
+
+
+def test_our_own_har_export_gives_its_event_times_back(tmp_path: Path) -> None:
+    text = "data: a\n\ndata: b\n\n"
+    times = [1735787045.75, 1735787046.25]  # after its startedDateTime
+    messages = [{"time": t, "eventName": "message", "eventId": "", "data": d}
+                for t, d in zip(times, "ab", strict=True)]  # fmt: skip
+    entry = flows.har_entry(text, _eventSourceMessages=messages)
+    (s,) = read_capture(flows.har(tmp_path / "x.har", [entry]))
+    assert s.timing == "per-chunk" and s.chunks == ((times[0], 9), (times[1], 9))
 
 
 def test_flow_from_plain_mitmproxy_has_no_timing(tmp_path: Path) -> None:
