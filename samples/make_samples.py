@@ -90,9 +90,19 @@ def make_flow(
     response_headers = [(b"Content-Type", b"text/event-stream; charset=utf-8")]
     if gzip:
         response_headers.append((b"Content-Encoding", b"gzip"))
-    response_headers.append((b"Cache-Control", b"no-cache"))
-    f.response = http.Response.make(200, b"", response_headers)
-    f.response.raw_content = b"".join(body_chunks)
+    response_headers += [(b"Cache-Control", b"no-cache"), (b"Transfer-Encoding", b"chunked")]
+    # Built from the raw parts, as a stream arrives: Response.make would encode the content
+    # through mitmproxy's process-wide codec cache and add a Content-Length.
+    f.response = http.Response(
+        b"HTTP/1.1",
+        200,
+        b"OK",
+        http.Headers(response_headers),
+        b"".join(body_chunks),
+        None,
+        T0,
+        T0,
+    )
     f.response.timestamp_start = T0 + offsets[0] - 0.02
     f.response.timestamp_end = T0 + offsets[-1] + 0.001
     if record_chunks:
