@@ -20,10 +20,11 @@ float64 and uint32 bytes), which mitmproxy saves as cheaply as two short bodies.
 
 Each finished stream gets one log line (events, first and last event, how it ended); a
 stream whose end marker arrived (see :mod:`.ends`) ended normally even when the client hung
-up right after it. :attr:`SSECapture.tally` counts what was recorded. The line's events
-are counted a few milliseconds at a time, one slice per turn of the event loop, and from
-at most :data:`LOG_MAX_DECODED` decoded bytes: a long body, or a few kilobytes of gzip or
-brotli that inflate to gigabytes, never holds up the other streams nor fills the memory.
+up right after it. :attr:`SSECapture.tally` counts what was recorded. The lines' events
+are counted from at most :data:`LOG_MAX_DECODED` decoded bytes each, in one queue for all
+streams that gets at most :data:`_LOG_SLICE` per turn of the event loop: a long body, a
+few kilobytes of gzip or brotli that inflate to gigabytes, or a hundred streams ending at
+the same instant never hold up the other streams, nor fill the memory.
 
 It imports mitmproxy, its own package (the contract, the end markers), the SSE decoder and
 content decoding, and nothing else of sse-inspect: the proxy never loads rich, the dialects
@@ -36,6 +37,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -68,8 +70,11 @@ CAPTURE_STOPPED = "capture stopped"
 LOG_MAX_DECODED = 4 * 1024 * 1024
 """The log line counts the events of at most this many decoded bytes of a stream (past
 them it says ``≥ N events``): the work of one line is bounded, whatever the body."""
-_LOG_STEP = 4 * 1024  # decoded bytes per step of the count: under a millisecond
-_LOG_SLICE = 0.004  # seconds of counting per turn of the event loop
+_LOG_STEP = 4 * 1024  # decoded bytes per step of the count: a fraction of a millisecond
+_LOG_SLICE = 0.001
+"""Seconds of counting per turn of the event loop, for all the finished streams together:
+a slice per stream would add up when many end at once (100 streams of 200 events held the
+loop for over 100 ms in ``bench/load.py``)."""
 
 
 @dataclass
@@ -159,43 +164,37 @@ class _Recorder:
             self.flow.response.raw_content = body
         self.flow.metadata[contract.KEY] = self.meta
         self.to_log = body
-        self.owner.unlogged.add(self)
-        if not log_now:
-            try:
-                asyncio.get_running_loop().call_soon(self.report)
-                return
-            except RuntimeError:  # no loop (a test driving the addon by hand)
-                pass
-        self.report(now=True)
+        self.owner.unlogged.append(self)
+        if log_now or not self.owner.schedule_reports():
+            self.report()
 
-    def report(self, now: bool = False) -> None:
-        """The stream's log line, once. Its events are counted one slice per turn of the
-        event loop (the chunks of every other stream go through in between), or all at once
-        with ``now`` (at shutdown, or without a running loop)."""
+    def report(self, seconds: float | None = None) -> bool:
+        """Work on the stream's log line for about ``seconds`` (``None``: to the end);
+        whether it is made (or given up). Once made, it leaves the owner's queue."""
         try:
             if self.counter is None:
                 body, self.to_log = self.to_log, None
                 if body is None:
-                    return  # made already
+                    self._forget()
+                    return True  # made already
                 self.counter = self.owner.counter(self.flow, self.chunks, body)
                 self.chunks = []  # the counter has them; the flow keeps version 2 only
-            loop = None
-            if not now:
-                with contextlib.suppress(RuntimeError):  # no loop: a test driving it by hand
-                    loop = asyncio.get_running_loop()
-            counted = self.counter.run(None if loop is None else _LOG_SLICE)
+            counted = self.counter.run(seconds)
             if counted is None:
-                assert loop is not None
-                loop.call_soon(self.report)
-                return
+                return False
         except Exception:
             self.counter = None
-            self.owner.unlogged.discard(self)
+            self._forget()
             log.exception("sse-inspect: cannot summarise a finished stream")
-            return
+            return True
         self.counter = None
-        self.owner.unlogged.discard(self)
+        self._forget()
         self.owner.log_stream(self.flow, counted)
+        return True
+
+    def _forget(self) -> None:
+        with contextlib.suppress(ValueError):
+            self.owner.unlogged.remove(self)  # the first one, nearly always: O(1)
 
     def fail(self, doing: str) -> None:
         if not self.failed:
@@ -209,7 +208,9 @@ class SSECapture:
     def __init__(self) -> None:
         self.filter: flowfilter.TFilter | None = None
         self.open: set[_Recorder] = set()
-        self.unlogged: set[_Recorder] = set()  # finished, log line not made yet
+        # Finished, log line not made yet: in the order they ended, worked on from the left.
+        self.unlogged: deque[_Recorder] = deque()
+        self.reporting = False  # a turn of the report queue is scheduled
         self.tally = Tally()
 
     def load(self, loader: Any) -> None:
@@ -292,8 +293,30 @@ class SSECapture:
                 recorder.finish(complete=False, log_now=True)
             except Exception:
                 recorder.fail("storing the stream at shutdown")
-        for recorder in list(self.unlogged):
-            recorder.report(now=True)
+        while self.unlogged:
+            self.unlogged[0].report()
+
+    def schedule_reports(self) -> bool:
+        """Have the log lines made on the event loop's next turns; ``False`` without a
+        running loop (a test driving the addon by hand): then the caller makes its own."""
+        if self.reporting:
+            return True
+        try:
+            asyncio.get_running_loop().call_soon(self.report_some)
+        except RuntimeError:
+            return False
+        self.reporting = True
+        return True
+
+    def report_some(self) -> None:
+        """One turn of the report queue: at most :data:`_LOG_SLICE` of counting, then the
+        loop serves every stream's chunks before the next turn."""
+        self.reporting = False
+        deadline = time.perf_counter() + _LOG_SLICE
+        while self.unlogged and (left := deadline - time.perf_counter()) > 0:
+            self.unlogged[0].report(left)
+        if self.unlogged:
+            self.schedule_reports()
 
     def _finish(self, flow: http.HTTPFlow, complete: bool) -> None:
         recorder = flow.response.stream if flow.response is not None else None

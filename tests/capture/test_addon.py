@@ -6,6 +6,7 @@ import asyncio
 import io
 import logging
 import struct
+import time
 from array import array
 from collections.abc import Iterator
 from pathlib import Path
@@ -352,3 +353,39 @@ def test_the_tally_counts_every_finished_stream(
         a.responseheaders(f)
         play(f, [b"data: x\n\n"] * n)
     assert (a.tally.streams, a.tally.complete, a.tally.cut, a.tally.events) == (2, 2, 0, 4)
+
+
+def test_streams_ending_together_share_one_slice_of_the_loop_per_turn(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # 100 streams of 200 events end at the same instant (as in bench/load.py): counting
+    # their events takes ~100 ms in all, which must not fall into one turn of the loop.
+    events = [b'data: {"choices":[{"delta":{"content":"%d"}}]}\n\n' % i for i in range(200)]
+    ends = 100
+
+    async def main() -> tuple[float, int]:
+        a = SSECapture()
+        with taddons.context(a):
+            flows = [sse_flow() for _ in range(ends)]
+            for f in flows:
+                a.responseheaders(f)
+                for e in events:
+                    assert f.response is not None and callable(f.response.stream)
+                    f.response.stream(e)
+            for f in flows:  # all their ends, in one turn
+                assert f.response is not None and callable(f.response.stream)
+                f.response.stream(b"")
+            assert not _lines(caplog)  # every line waits for the loop
+            longest, turns, last = 0.0, 0, time.perf_counter()
+            while len(_lines(caplog)) < ends:
+                await asyncio.sleep(0)
+                now = time.perf_counter()
+                longest, turns, last = max(longest, now - last), turns + 1, now
+            assert not a.unlogged and (a.tally.complete, a.tally.events) == (ends, ends * 200)
+        return longest, turns
+
+    with caplog.at_level(logging.INFO):
+        longest, turns = asyncio.run(main())
+    lines = _lines(caplog)
+    assert all("· 200 events ·" in line for line in lines), lines[0]
+    assert turns > 10 and longest < 0.02, (turns, longest)
