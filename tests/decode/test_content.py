@@ -118,14 +118,14 @@ def test_a_bomb_stops_at_the_limit_quickly_and_in_bounded_memory(name: str) -> N
     body = bomb(name)  # inflates to 2 GiB
     dec = ContentDecoder(coding_of(name), limit=CAP)
     tracemalloc.start()
-    start = time.perf_counter()
+    start = time.process_time()
     total, biggest = _drain(dec, body)
-    seconds = time.perf_counter() - start
+    seconds = time.process_time() - start
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert dec.capped and total == dec.decoded == CAP
     assert biggest <= 2 * STEP  # brotli's output buffer may grow to about twice the ask
-    assert seconds < 0.5, seconds
+    assert seconds < 1.0, seconds  # CPU time: a busy machine does not count
     assert peak < 4 * MiB, peak  # one step at a time, nothing kept
     assert dec.next(b"more") == b"" and dec.capped  # further input is ignored
 
@@ -174,18 +174,18 @@ def test_a_chain_whose_inner_coding_floods_with_nothing_is_bounded_too() -> None
     # The limit holds for each coding of the chain, so the gzip members are not all read.
     body = brotli.compress(gzip.compress(b"") * 1_000_000, quality=1)
     dec = ContentDecoder("gzip, br", limit=MiB)
-    start = time.perf_counter()
+    start = time.process_time()
     assert dec.decode(body) == b""
-    assert dec.capped and time.perf_counter() - start < 0.5
+    assert dec.capped and time.process_time() - start < 2.0
 
 
 def test_a_whole_body_in_one_piece_is_not_copied_over_and_over() -> None:
     # zlib copies the input it leaves unused at every call: it is given 64 KiB at a time.
     events = b"".join(b'data: {"n": %d, "text": "some words"}\n\n' % i for i in range(300_000))
     coded = gzip.compress(events)
-    start = time.perf_counter()
+    start = time.process_time()
     assert ContentDecoder("gzip", limit=len(events)).decode(coded) == events
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 2.0
 
 
 def test_format_size() -> None:
