@@ -12,8 +12,10 @@ measures both, each command in a process of its own:
 2. for both sizes it runs, each in a fresh wrapper process (so its peak RSS is that one
    command's): the bare read (``for f in io.FlowReader(fh).stream(): pass``),
    ``sse-inspect analyze --json`` with ``--jobs 1`` and with the default jobs (skipped,
-   with a note, when the installed CLI has no ``--jobs``), and ``sse-inspect export`` to
-   HAR, JSONL and Markdown;
+   with a note, when the installed CLI has no ``--jobs``), ``sse-inspect analyze`` (the
+   table, as a person runs it: default jobs, ``COLUMNS=160`` as on a wide terminal; rich
+   renders the same table into a file, only without colour codes), and ``sse-inspect
+   export`` to HAR, JSONL and Markdown;
 3. it prints, per command and size: wall time, CPU time, peak RSS (the whole process tree,
    sampled from /proc every 20 ms, or the largest process's ``ru_maxrss`` if higher), the
    time against the bare read of the same size, and the RSS at N against N/4; then the
@@ -23,7 +25,7 @@ Targets: ``analyze --json`` within 1.3x the bare read (with ``--jobs 1``), and u
 the default jobs on a machine of 2 or more cores; the peak RSS at N within 1.3x that at
 N/4 (memory does not grow with the streams); every export under 300 MiB at its peak.
 
-Run it with ``.venv/bin/python bench/scale.py`` (about 6 minutes at 20,000 streams on 2
+Run it with ``.venv/bin/python bench/scale.py`` (about 8 minutes at 20,000 streams on 2
 cores; 0.4 GB of captures and up to 0.9 GB of export, each deleted after its run, in a
 temporary directory or ``--workdir``; ``--streams 500`` is a quick check). It always exits 0:
 it is a report, not a test.
@@ -35,6 +37,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import resource
 import shutil
 import subprocess
@@ -129,6 +132,8 @@ class Command:
     stdout: bool = False
     """Keep what it prints (in ``{out}``)."""
     out_suffix: str = ""
+    env: tuple[tuple[str, str], ...] = ()
+    """Set in its environment."""
 
 
 def bin_path(name: str) -> str:
@@ -159,6 +164,8 @@ def commands(jobs: bool) -> list[Command]:
     ]
     if jobs:
         out.append(Command("analyze --json (default jobs)", analyze, True, ".json"))
+    table = (cli, "analyze", "{capture}")
+    out.append(Command("analyze (table)", table, True, ".txt", env=(("COLUMNS", "160"),)))
     for fmt in ("har", "jsonl", "md"):
         out.append(
             Command(
@@ -189,7 +196,10 @@ def run_one(command: Command, capture: Path, streams: int, workdir: Path) -> Row
     wrapper = [sys.executable, __file__, "--measure"]
     if command.stdout:
         wrapper += ["--stdout", str(out)]
-    run = subprocess.run([*wrapper, "--", *argv], capture_output=True, text=True, timeout=TIMEOUT_S)
+    env = {**os.environ, **dict(command.env)}
+    run = subprocess.run(
+        [*wrapper, "--", *argv], capture_output=True, text=True, timeout=TIMEOUT_S, env=env
+    )
     try:
         m = json.loads(run.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
@@ -200,6 +210,8 @@ def run_one(command: Command, capture: Path, streams: int, workdir: Path) -> Row
         row.note = f"exit status {row.status}: {m['stderr'].strip().splitlines()[-1:]}"
     elif command.out_suffix == ".json":
         row.note = check_analysis(out, streams)
+    elif command.out_suffix == ".txt":
+        row.note = check_table(out, streams)
     elif out.exists():
         row.note = f"{out.stat().st_size / MIB:,.1f} MiB written"
     out.unlink(missing_ok=True)
@@ -213,6 +225,19 @@ def check_analysis(out: Path, streams: int) -> str:
     except (OSError, ValueError, KeyError, TypeError) as e:
         return f"!! cannot read its JSON: {type(e).__name__}"
     return f"{found:,} streams" if found == streams else f"!! {found:,} of {streams:,} streams"
+
+
+def check_table(out: Path, streams: int) -> str:
+    """Whether the ``analyze`` table has a row for every stream, under one header."""
+    try:
+        lines = out.read_text(encoding="utf-8").splitlines()
+    except (OSError, ValueError) as e:
+        return f"!! cannot read its table: {type(e).__name__}"
+    rows = sum(1 for line in lines if re.match(r" *\d+  ", line))
+    headers = sum(1 for line in lines if re.match(r" *#  ", line))
+    if headers != 1:
+        return f"!! {headers} table headers"
+    return f"{rows:,} rows" if rows == streams else f"!! {rows:,} rows for {streams:,} streams"
 
 
 # --- the report -----------------------------------------------------------------------------

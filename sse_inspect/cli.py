@@ -26,7 +26,7 @@ from .analysis.parallel import Job, Pool, cpu_count
 from .dialects import names as dialect_names
 from .load import CaptureError, NotACapture, Stream, Tally, read_capture
 from .present.json import ListWriter, document, frame_records, stream_record
-from .present.terminal import StreamsTable, events_table, footnotes, stream_details
+from .present.terminal import StreamsTable, events_table, stream_details
 from .present.write import Spool
 from .replay.recordings import DEFAULT_PACE_MS
 from .sse import is_event_stream
@@ -225,19 +225,12 @@ def analyze(
         _nothing_found(empty)
 
 
-TABLE_KEYS = (
-    *("source", "method", "url", "status", "dialect", "events", "complete", "unterminated"),
-    *("error", "timing", "ttfb_ms", "ttft_ms", "duration_ms", "gap_ms", "stalls"),
-)
-"""What the streams table and its footnotes show of a record: all that analyze keeps of a
-stream until the end (the answer's text, for one, is not kept)."""
-
-
 class _Report:
     """What ``analyze`` prints, made stream by stream as each analysis comes, keeping none:
-    with ``--json`` each record is written at once; else the table's rows are kept (the
-    table is laid out for all of them, at the end) and the details, rendered at once at
-    the console's width, wait in a :class:`~.present.write.Spool` to follow the table."""
+    with ``--json`` each record is written at once; else the text of its table row is
+    kept (:class:`~.present.terminal.StreamsTable`, printed at the end in slabs as it is
+    rendered) and the details, rendered at once at the console's width, wait in a
+    :class:`~.present.write.Spool` to follow the table."""
 
     def __init__(
         self, out: Console, as_json: bool, events: bool, details: bool, full: bool, raw: bool
@@ -245,7 +238,7 @@ class _Report:
         self.out, self.events, self.details, self.full, self.raw = out, events, details, full, raw
         self.streams = 0
         self._json = ListWriter(_echo, document([])) if as_json else None
-        self._rows: list[dict[str, Any]] = []
+        self._table = StreamsTable()
         self._shown = Spool()
 
     def add(self, a: Analysis | None, record: dict[str, Any] | None = None) -> None:
@@ -260,7 +253,7 @@ class _Report:
         if self._json is not None:
             self._json.add(record)
             return
-        self._rows.append({key: record[key] for key in TABLE_KEYS})
+        self._table.add(record)
         if self.events:
             assert a is not None
             self.out.print(events_table(a, self.streams, raw=self.raw, full=self.full))
@@ -275,9 +268,10 @@ class _Report:
     def finish(self, title: str | None) -> None:
         if self._json is not None:
             self._json.close()
-        elif self._rows:
-            _print_by_lines(self.out, StreamsTable(self._rows, title))
-            self.out.print(footnotes(self._rows))
+        elif self._table.rows:
+            self._table.title = title
+            _print_by_lines(self.out, self._table)
+            self.out.print(self._table.footnotes())
             if self.details or self.streams == 1:
                 self.out.print()
                 for text in self._shown.chunks():  # as rendered: written as it is

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from ..dialects.base import REASONING, REFUSAL, TEXT, TOOL, Delta
 
@@ -106,8 +107,19 @@ class Fold:
 
 def rebuild(deltas: Iterable[Delta]) -> Answer:
     """All deltas folded in order: the whole answer."""
+    deltas = deltas if isinstance(deltas, tuple | list) else list(deltas)
+    if deltas and len(set(map(_SHAPE, deltas))) == 1 and _SHAPE(deltas[0]) == _PLAIN_TEXT:
+        # Nearly every stream: answer text of one choice and nothing else, so the answer
+        # is their text joined (what the fold gives), without a step per delta.
+        index = deltas[0].choice
+        return Answer({index: Choice(index, "".join(map(_TEXT, deltas)), {}, {}, None)})
     fold = Fold()
     add = fold.add
     for d in deltas:
         add(d)
     return fold.answer()
+
+
+_SHAPE = itemgetter(2, 4, 7)  # a delta's kind, choice and replace
+_PLAIN_TEXT = (TEXT, 0, False)
+_TEXT = itemgetter(3)

@@ -4,7 +4,7 @@ order: what ``analyze --jobs N`` runs.
 The parent only finds where flows begin and end (:func:`..load.split.flow_ranges`: length
 prefixes and seeks, nothing parsed) and cuts the file into ranges of whole flows, a few
 MB or a few hundred flows each, more ranges than workers so that they share the work
-evenly. Each worker opens the file, reads its range with mitmproxy's reader, analyses the
+evenly. Each worker opens the file, reads its range (:func:`..load.split.read_range`), analyses the
 streams as :meth:`Job.analysed` does in one process and sends back what the parent needs:
 each stream's record (and its :class:`Analysis` only when asked, as pickling one costs
 more than making its record), with the range's :class:`Tally`. The parent takes the

@@ -10,6 +10,7 @@ import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import chain, compress, islice
 
 from ..sse import Comment, Event, SSEDecoder
 from .content import STEP, ContentCodingError, ContentDecoder, default_limit
@@ -23,6 +24,9 @@ __all__ = [
     "decoded_bytes",
     "event_ends",
 ]
+
+_RUN = 256
+"""The most chunks of a body without content coding fed to the SSE decoder in one run."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,10 +83,11 @@ class _Reader:
             self.error = str(e)
 
     def events(self, chunks: Iterable[tuple[float, bytes]], end: float) -> Iterator[list[Event]]:
-        """The events each decoded piece completes (an empty list after a chunk that decoded
-        to nothing), then those of the end of the stream (none when the limit stopped the
-        reading: the stream did not end there). So every step of the work is small: at most
-        one chunk's input, one ``step`` of output."""
+        """The events each decoded piece completes (an empty list after a piece that
+        completed none), then those of the end of the stream (none when the limit stopped
+        the reading: the stream did not end there). A piece is one ``step`` of output of
+        one chunk's input, or without content coding a run of chunks of at most ``step``
+        bytes in all (see :meth:`_plain`), so every step of the work is small."""
         content = self.content
         if content is not None:
             try:
@@ -97,34 +102,10 @@ class _Reader:
         yield self.sse.close(end if self.t is None else self.t)
 
     def all_events(self, chunks: Iterable[tuple[float, bytes]], end: float) -> list[Event]:
-        """Every event :meth:`events` yields, at once. A body without content coding (nearly
-        every one) is read as :meth:`_plain` reads it but without a generator's steps: this
-        loop runs for every stream analysed."""
-        content = self.content
+        """Every event :meth:`events` yields, at once."""
         events: list[Event] = []
-        if content is None or not content.plain:
-            for batch in self.events(chunks, end):
-                events += batch
-            return events
-        feed, step, limit = self.sse.feed, self.step, content.fixed_limit
-        for t, raw in chunks:
-            self.t = t
-            if raw and self.first_byte is None:
-                self.first_byte = t
-            over = limit is not None and self.size + len(raw) > limit
-            if over:
-                assert limit is not None
-                raw = raw[: limit - self.size]
-            self.size += len(raw)
-            if len(raw) <= step:
-                events += feed(raw, t)
-            else:
-                for i in range(0, len(raw), step):
-                    events += feed(raw[i : i + step], t)
-            if over:
-                self.capped = limit
-                return events  # the stream did not end here: no end to read
-        events += self.sse.close(end if self.t is None else self.t)
+        for batch in self.events(chunks, end):
+            events += batch
         return events
 
     def _coded(
@@ -149,28 +130,45 @@ class _Reader:
     def _plain(
         self, chunks: Iterable[tuple[float, bytes]], limit: int | None
     ) -> Iterator[list[Event]]:
-        """Without a content coding: the chunks themselves (long ones in steps), fast. Only
-        a fixed limit applies: the default one is never below the size of the body."""
+        """Without a content coding: the chunks themselves, fast. Only a fixed limit
+        applies: the default one is never below the size of the body.
+
+        This runs for every stream analysed, and most chunks are small (one event each), so
+        the chunks are taken in runs (up to :data:`_RUN` of them) and a run of at most
+        ``step`` bytes, within the limit, goes to the decoder in one go, without a line of
+        Python per chunk; any other run is read chunk by chunk, long ones in steps."""
         sse, step = self.sse, self.step
-        for t, raw in chunks:
-            self.t = t
-            if raw and self.first_byte is None:
-                self.first_byte = t
-            over = limit is not None and self.size + len(raw) > limit
-            if over:
-                assert limit is not None
-                raw = raw[: limit - self.size]
-            if len(raw) <= step:
-                self.size += len(raw)
-                yield sse.feed(raw, t)
-            else:
-                for i in range(0, len(raw), step):
-                    piece = raw[i : i + step]
-                    self.size += len(piece)
-                    yield sse.feed(piece, t)
-            if over:
-                self.capped = limit
-                return
+        feed = sse.feed
+        chunks = iter(chunks)
+        while run := list(islice(chunks, _RUN)):
+            times, raws = zip(*run, strict=True)
+            size = sum(map(len, raws))
+            if size <= step and (limit is None or self.size + size <= limit):
+                self.t = times[-1]
+                if self.first_byte is None:
+                    self.first_byte = next(compress(times, raws), None)
+                self.size += size
+                yield list(chain.from_iterable(map(feed, raws, times)))
+                continue
+            for t, raw in run:
+                self.t = t
+                if raw and self.first_byte is None:
+                    self.first_byte = t
+                over = limit is not None and self.size + len(raw) > limit
+                if over:
+                    assert limit is not None
+                    raw = raw[: limit - self.size]
+                if len(raw) <= step:
+                    self.size += len(raw)
+                    yield sse.feed(raw, t)
+                else:
+                    for i in range(0, len(raw), step):
+                        piece = raw[i : i + step]
+                        self.size += len(piece)
+                        yield sse.feed(piece, t)
+                if over:
+                    self.capped = limit
+                    return
 
 
 def decode_body(

@@ -34,7 +34,10 @@ REQUEST_HEADERS: frozenset[str] = frozenset()  # OpenAI's SDK headers name no AP
 _PATH = "/chat/completions"
 _CHUNK = "chat.completion.chunk"
 _DONE = "[DONE]"
+_RARE = frozenset({"usage", "timings", "error", "prompt_filter_results"})
+"""The keys of a chunk that say more than its choices, model and fingerprint: most lack all."""
 _loads = loads
+_new = tuple.__new__  # a Delta of all its fields, without the named tuple's Python ``__new__``
 
 
 def url_matches(url: str) -> bool:
@@ -126,6 +129,13 @@ class _Reader:
         fingerprint = obj.get("system_fingerprint")
         if fingerprint and isinstance(fingerprint, str):
             reading.extra["system_fingerprint"] = fingerprint
+        if not _RARE.isdisjoint(obj) or obj.get("object") == "error":
+            self.rest(obj)
+
+    def rest(self, obj: dict[str, Any]) -> None:
+        """What a chunk says besides its choices, model and fingerprint: usage, timings,
+        an error, Azure's prompt filter."""
+        reading = self.reading
         usage = obj.get("usage")
         if usage and isinstance(usage, dict):
             out, inp = usage.get("completion_tokens"), usage.get("prompt_tokens")
@@ -158,7 +168,7 @@ class _Reader:
             size = len(delta)
             if (size == 1 or (size == 2 and "role" in delta)) and isinstance(content, str):
                 if content:  # the commonest chunk: answer text alone (the role at most)
-                    self.deltas.append(Delta(t, i, TEXT, content, n))
+                    self.deltas.append(_new(Delta, (t, i, TEXT, content, n, 0, None, False)))
             else:
                 self.pieces(delta, content, n, i, t)
         finish = c.get("finish_reason")

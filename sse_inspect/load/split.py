@@ -17,10 +17,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, cast
 
-from mitmproxy import exceptions, flowfilter, io
+from mitmproxy import flowfilter
 
-from .errors import CaptureError
-from .flows import _why, select
+from .flows import read_each
 from .stream import Stream
 from .tally import Tally
 
@@ -109,26 +108,12 @@ def read_range(
     whole file would, counting the flows before the range too."""
     f.seek(part.start)
     size = None if part.end is None else part.end - part.start
-    count = part.first
-    flows = iter(io.FlowReader(cast(BinaryIO, _Part(f, size))).stream())
-    while True:
-        try:
-            flow = next(flows, None)
-        except Exception as e:  # as read_flows says it
-            where = f"after {count} flow{'s' if count != 1 else ''}"
-            why = e if isinstance(e, exceptions.FlowReadException) else _why(e)
-            raise CaptureError(f"{source}: damaged or truncated {where} ({why})") from None
-        if flow is None:
-            return
-        count += 1
-        stream = select(flow, source, flt, tally)
-        if stream is not None:
-            yield stream
+    yield from read_each(cast(BinaryIO, _Part(f, size)), source, flt, tally, count=part.first)
 
 
 class _Part:
-    """The next ``size`` bytes of a file (``None``: the rest of it), as mitmproxy's reader
-    reads a file.
+    """The next ``size`` bytes of a file (``None``: the rest of it), as :func:`.read_each`
+    and mitmproxy's reader read a file.
 
     It peeks only to tell a HAR file (``{``, perhaps after a BOM) at the start of a file;
     here it is in the middle of one, where a reading of the whole file would not look, so

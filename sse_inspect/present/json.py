@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import fields
 from typing import Any
 
 from ..analysis.analysis import Analysis
 from ..analysis.answer import Choice
+from ..analysis.cadence import Gaps
 from ..load.checks import text as as_text
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
 
 VERSION = 1
 INDENT = 2
+_GAPS = tuple(f.name for f in fields(Gaps))  # p50, p90, p99, max: the record's gap_ms keys
 
 
 def stream_record(a: Analysis) -> dict[str, Any]:
@@ -60,7 +62,7 @@ def stream_record(a: Analysis) -> dict[str, Any]:
         "tokens_per_s": None if tps is None else round(tps, 2),
         "itl_ms": _ms(c.itl_ms),
         "tpot_ms": _ms(c.tpot_ms),
-        "gap_ms": None if c.gap_ms is None else {k: _ms(v) for k, v in asdict(c.gap_ms).items()},
+        "gap_ms": None if c.gap_ms is None else {k: _ms(getattr(c.gap_ms, k)) for k in _GAPS},
         "stalls": None if c.stalls is None else len(c.stalls),
         "stall_ms": finite(c.stall_ms),
         "stalls_at": None
@@ -177,10 +179,17 @@ def clean(value: Any) -> Any:
     if isinstance(value, str):
         return as_text(value)
     if isinstance(value, dict):
-        return {as_text(k) if isinstance(k, str) else k: clean(v) for k, v in value.items()}
+        return {
+            as_text(k) if isinstance(k, str) else k: v if type(v) in _KEPT else clean(v)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
-        return [clean(v) for v in value]
+        return [v if type(v) in _KEPT else clean(v) for v in value]
     return value
+
+
+_KEPT = frozenset({type(None), bool, int, float})
+"""Types :func:`clean` gives back as they are: tested before recursing, as most values are."""
 
 
 def finite(v: float | None) -> float | None:

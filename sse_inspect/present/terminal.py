@@ -1,20 +1,22 @@
 """Terminal renderables: the streams table, the event list and the details of one stream.
 
 Each is a rich renderable built from one source: the table from the Contract 4 records
-(:mod:`.json`), which hold no events, so a long capture is summed up in flat memory; the
-event list and the details from one :class:`Analysis`. Renderables that depend on the
+(:mod:`.json`), of which it keeps the text of each row's cells alone and which it prints
+in slabs, so a long capture is summed up in flat memory; the event list and the details
+from one :class:`Analysis`. Renderables that depend on the
 width measure the console they are printed on and choose their layout from it, so that no
 cell is squeezed to a letter per line; the CLI only decides where to print them.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from math import isfinite
 from pathlib import PurePath
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from rich import box
@@ -39,7 +41,9 @@ from .json import stream_record
 from .units import ms, shorten
 
 __all__ = [
+    "TABLE_KEYS",
     "CadenceStrip",
+    "Cells",
     "EventsTable",
     "StreamsTable",
     "events_table",
@@ -72,6 +76,42 @@ STACKED = ("#", "Request", "Events", "Done", "TTFT", "Total", "Stalls")
   essentials (``Events`` is left out first when even that is short of room). With several
   capture files, a line naming the file comes before its streams instead of a column.
 """
+TABLE_KEYS = (
+    *("source", "method", "url", "status", "dialect", "events", "complete", "unterminated"),
+    *("error", "timing", "ttfb_ms", "ttft_ms", "duration_ms", "gap_ms", "stalls"),
+)
+"""What the streams table and its footnotes read of a record."""
+SLAB = 200
+"""Rows laid out by rich at once (see :class:`StreamsTable`)."""
+
+
+class Cells(NamedTuple):
+    """What the table keeps of one stream: the text of its cells at their natural width."""
+
+    source: int
+    """The capture file, as an index into :attr:`StreamsTable.sources`."""
+    method: str
+    url: str
+    """Host and path (see :func:`short_url`), else the URL or source as it is."""
+    host: int
+    """How long the host is at the start of ``url``; 0 when ``url`` is no URL."""
+    status: str
+    dialect: str
+    events: str
+    done: str
+    ttfb: str
+    ttft: str
+    total: str
+    gaps: str
+    stalls: str
+
+
+FIELD = {
+    **{"Method": "method", "URL": "url", "Status": "status", "Dialect": "dialect"},
+    **{"Events": "events", "Done": "done", "TTFB": "ttfb", "TTFT": "ttft", "Total": "total"},
+    **{GAPS: "gaps", "Stalls": "stalls"},
+}
+"""The field of :class:`Cells` that each column shows as it is."""
 
 
 class StreamsTable:
@@ -81,14 +121,144 @@ class StreamsTable:
     (``host/…/completions``), and the source file's name, which keeps its end; when they
     would have to give more, the table changes layout (see :data:`STACKED`). With records
     from several capture files a Source column names each row's file.
+
+    Records are taken one at a time (:meth:`add`) and only the text of their cells is kept
+    (:class:`Cells`, short strings), with what the footnotes say. The table is laid out in
+    slabs of :data:`SLAB` rows, a rich table each, all with the column widths measured over
+    every row and the title and header on the first alone, so that they read as one table
+    and rich never holds the layout of more than a slab: printed on a console that writes
+    as it renders (the CLI's ``_print_by_lines``), memory does not grow with the rows.
     """
 
-    def __init__(self, records: list[dict[str, Any]], title: str | None = None) -> None:
-        self.records = records
+    def __init__(self, records: Iterable[dict[str, Any]] = (), title: str | None = None) -> None:
         self.title = title
+        self.rows: list[Cells] = []
+        self.sources: dict[str, int] = {}
+        """Each capture file, in the order of its first stream, and its index."""
+        self.untimed: list[int] = []
+        """The numbers of the streams without per-chunk timing."""
+        self.errors: list[tuple[int, str]] = []
+        """The number and error of each stream that has one."""
+        for r in records:
+            self.add(r)
+
+    def add(self, r: dict[str, Any]) -> None:
+        """The next stream's row, from its record (of which it reads :data:`TABLE_KEYS`)."""
+        number = len(self.rows) + 1
+        url, host = _url_text(r["url"] or r["source"])
+        row = Cells(
+            self.sources.setdefault(r["source"], len(self.sources)),
+            r["method"] or "—",
+            url,
+            host,
+            "—" if r["status"] is None else str(r["status"]),
+            r["dialect"],
+            str(r["events"]),
+            _done(r),
+            ms(r["ttfb_ms"]),
+            ms(r["ttft_ms"]),
+            ms(r["duration_ms"]),
+            _gaps(r["gap_ms"]),
+            "—" if r["stalls"] is None else str(r["stalls"]),
+        )
+        if self.rows:  # the streams of a long capture look alike: a text like the one
+            last = self.rows[-1]  # above it is kept once
+            row = Cells._make(b if a == b else a for a, b in zip(row, last, strict=True))
+        self.rows.append(row)
+        if r["timing"] == "none":
+            self.untimed.append(number)
+        if r["error"]:
+            self.errors.append((number, r["error"]))
+
+    def footnotes(self) -> Text:
+        """What the table cannot say in a cell (see :func:`footnotes`)."""
+        return _footnotes(self.untimed, self.errors)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield _streams_table(self.records, self.title, options.max_width)
+        width = options.max_width
+        names = _source_names(list(self.sources))
+        lines: Callable[[], Iterator[list[Text]]]
+        for layout in (WIDE, COMPACT):
+            columns = [c for c in layout if c != "Source" or names is not None]
+            widths = _fit_one_line(self._natural(columns, names), width)
+            if widths is not None:
+                lines = functools.partial(self._one_line, columns, names, widths)
+                break
+        else:
+            columns, lines = self._stacked(names, width)
+        measured = {c: cell_len(c) for c in columns}
+        for cells in lines():  # every row once first, for the widths of every slab
+            for c, cell in zip(columns, cells, strict=True):
+                measured[c] = max(measured[c], _width(cell))
+        yield from _slabs(self.title, columns, measured, lines())
+
+    def _natural(self, columns: Sequence[str], names: list[str] | None) -> dict[str, int]:
+        """Each column's width with every cell at its natural width."""
+        natural = {c: cell_len(c) for c in columns}
+        natural["#"] = max(natural["#"], len(str(len(self.rows))))
+        if names is not None and "Source" in natural:
+            natural["Source"] = max(natural["Source"], *map(cell_len, names))
+        for c in columns:
+            if c in FIELD:
+                field = FIELD[c]
+                cells = (cell_len(getattr(r, field)) for r in self.rows)
+                natural[c] = max(natural[c], max(cells, default=0))
+        return natural
+
+    def _one_line(
+        self, columns: Sequence[str], names: list[str] | None, widths: dict[str, int]
+    ) -> Iterator[list[Text]]:
+        """The rows of a one-line layout, the URL and the source cut to ``widths``."""
+        for number, row in enumerate(self.rows, 1):
+            cells = []
+            for c in columns:
+                if c == "#":
+                    cells.append(Text(str(number)))
+                elif c == "URL":
+                    cells.append(Text(_crop_url(row.url, row.host, widths["URL"])))
+                elif c == "Source":
+                    assert names is not None
+                    cells.append(Text(_file_name(names[row.source], widths["Source"])))
+                else:
+                    cells.append(_cell(row, c))
+            yield cells
+
+    def _stacked(
+        self, names: list[str] | None, width: int
+    ) -> tuple[list[str], Callable[[], Iterator[list[Text]]]]:
+        """The columns of the stacked layout at ``width``, and its rows."""
+        columns = list(STACKED)
+        natural = self._natural(["#", "URL", "Events", "Done", "TTFT", "Total", "Stalls"], None)
+        url = natural.pop("URL")
+        request = max(url, max(map(cell_len, map(_request_plain, self.rows)), default=0))
+        natural["Request"] = max(cell_len("Request"), request)
+        room = width - sum(natural.values()) + natural["Request"] - GAP * (len(columns) - 1)
+        if room < min(natural["Request"], URL_MIN):
+            columns.remove("Events")
+            room += natural["Events"] + GAP
+        fit = max(8, min(natural["Request"], room))
+
+        def lines() -> Iterator[list[Text]]:
+            source = None
+            for number, row in enumerate(self.rows, 1):
+                if names is not None and row.source != source:
+                    source = row.source
+                    name = Text(_file_name(names[source], fit), style="bold")
+                    yield [name if c == "Request" else Text("") for c in columns]
+                second = _request_line(row)
+                second.truncate(fit, overflow="ellipsis")
+                first = Text(_crop_url(row.url, row.host, fit))
+                cells = []
+                for c in columns:
+                    if c == "#":
+                        cells.append(Text(str(number)))
+                    elif c == "Request":
+                        cells.append(Text("\n").join([first, second]))
+                    else:
+                        cells.append(_cell(row, c))
+                yield cells
+
+        return columns, lines
 
 
 def short_url(url: str, width: int | None = None) -> str:
@@ -96,14 +266,26 @@ def short_url(url: str, width: int | None = None) -> str:
     way to …: the host and the path's end from a ``/`` are kept whole when they fit
     (``api.openai.com/…/completions``), else the host and the path's last characters,
     else the path's last segment, else both ends."""
+    text, host = _url_text(url)
+    return text if width is None else _crop_url(text, host, width)
+
+
+def _url_text(url: str) -> tuple[str, int]:
+    """A URL's host and path and how long its host is; else ``url`` itself and 0."""
     parts = urlsplit(url)
     if not (parts.scheme and parts.netloc):
-        return url if width is None else _elide(url, width)
-    text = parts.netloc + parts.path
-    if width is None or cell_len(text) <= width:
+        return url, 0
+    return parts.netloc + parts.path, len(parts.netloc)
+
+
+def _crop_url(text: str, host_len: int, width: int) -> str:
+    """:func:`short_url` of what :func:`_url_text` made."""
+    if not host_len:
+        return _elide(text, width)
+    if cell_len(text) <= width:
         return text
-    host = parts.netloc + "/"
-    last = "/" + parts.path.rstrip("/").rsplit("/", 1)[-1]
+    host = text[:host_len] + "/"
+    last = "/" + text[host_len:].rstrip("/").rsplit("/", 1)[-1]
     room = width - 1
     if cell_len(host) + cell_len(last) <= room:
         tail = _tail(text, room - cell_len(host))
@@ -141,71 +323,37 @@ def _tail(text: str, width: int) -> str:
     return tail
 
 
-def _streams_table(records: list[dict[str, Any]], title: str | None, width: int) -> Table:
-    names = _source_names(records)
-    rows = [_cells(i, r, names) for i, r in enumerate(records, 1)]
-    for layout in (WIDE, COMPACT):
-        columns = [c for c in layout if c != "Source" or names is not None]
-        widths = _fit_one_line(columns, rows, width)
-        if widths is not None:
-            table = _table(title)
-            for c in columns:
-                _add_column(table, c)
-            for r, row in zip(records, rows, strict=True):
-                table.add_row(*(_fitted(c, r, row[c], widths) for c in columns))
-            return table
-    return _stacked(records, rows, names, title, width)
+def _cell(row: Cells, column: str) -> Text:
+    """A cell shown as it is kept."""
+    if column == "Done":
+        return _done_text(row.done)
+    text: str = getattr(row, FIELD[column])
+    return Text(text)
 
 
-def _cells(i: int, r: dict[str, Any], names: dict[str, str] | None) -> dict[str, Text]:
-    """Every cell a layout may show, at its natural width."""
-    gaps = r["gap_ms"]
-    cells = {
-        "#": Text(str(i)),
-        "Method": Text(r["method"] or "—"),
-        "URL": Text(short_url(r["url"] or r["source"])),
-        "Status": Text("—" if r["status"] is None else str(r["status"])),
-        "Dialect": Text(r["dialect"]),
-        "Events": Text(str(r["events"])),
-        "Done": _complete(r),
-        "TTFB": Text(ms(r["ttfb_ms"])),
-        "TTFT": Text(ms(r["ttft_ms"])),
-        "Total": Text(ms(r["duration_ms"])),
-        GAPS: Text(_gaps(gaps)),
-        "Stalls": Text("—" if r["stalls"] is None else str(r["stalls"])),
-    }
-    if names is not None:
-        cells["Source"] = Text(names[r["source"]])
-    return cells
+def _width(cell: Text) -> int:
+    return max(cell_len(line) for line in cell.plain.split("\n"))
 
 
-def _source_names(records: list[dict[str, Any]]) -> dict[str, str] | None:
-    """Each capture file's name, when the records come from more than one (else ``None``):
-    the file name alone, with as many of its folders as tell apart files of one name."""
-    sources = list(dict.fromkeys(r["source"] for r in records))
+def _source_names(sources: list[str]) -> list[str] | None:
+    """Each capture file's name, when there are several (else ``None``): the file name
+    alone, with as many of its folders as tell apart files of one name."""
     if len(sources) < 2:
         return None
-    parts = {s: PurePath(s).parts or (s,) for s in sources}
-    for depth in range(1, max(len(p) for p in parts.values()) + 1):
-        short = {s: str(PurePath(*p[-depth:])) for s, p in parts.items()}
-        if len(set(short.values())) == len(sources):
+    parts = [PurePath(s).parts or (s,) for s in sources]
+    for depth in range(1, max(len(p) for p in parts) + 1):
+        short = [str(PurePath(*p[-depth:])) for p in parts]
+        if len(set(short)) == len(sources):
             return short
-    return {s: s for s in sources}
+    return sources
 
 
-def _natural(column: str, rows: Iterable[dict[str, Text]]) -> int:
-    lines = [column, *(line for row in rows for line in row[column].plain.split("\n"))]
-    return max(cell_len(line) for line in lines)
-
-
-def _fit_one_line(
-    columns: Sequence[str], rows: list[dict[str, Text]], width: int
-) -> dict[str, int] | None:
-    """The widths of the URL and Source columns when a one-line layout fits, else ``None``."""
-    natural = {c: _natural(c, rows) for c in columns}
+def _fit_one_line(natural: dict[str, int], width: int) -> dict[str, int] | None:
+    """The widths of the URL and Source columns when a one-line layout fits, else ``None``:
+    ``natural`` holds each column's natural width, in the layout's order."""
     flexible = [c for c in ("URL", "Source") if c in natural]
     fixed = sum(w for c, w in natural.items() if c not in flexible)
-    room = width - fixed - GAP * (len(columns) - 1)
+    room = width - fixed - GAP * (len(natural) - 1)
     least = {"URL": min(natural["URL"], URL_MIN)}
     if "Source" in natural:
         least["Source"] = min(natural["Source"], SOURCE_MIN)
@@ -218,79 +366,82 @@ def _fit_one_line(
     return widths
 
 
-def _fitted(column: str, r: dict[str, Any], cell: Text, widths: dict[str, int]) -> Text:
-    if column == "URL" and cell_len(cell.plain) > widths["URL"]:
-        return Text(short_url(r["url"] or r["source"], widths["URL"]))
-    if column == "Source" and cell_len(cell.plain) > widths["Source"]:
-        return Text(_file_name(cell.plain, widths["Source"]))
-    return cell
+def _slabs(
+    title: str | None, columns: Sequence[str], widths: dict[str, int], lines: Iterable[list[Text]]
+) -> Iterator[Table]:
+    """The table in slabs of :data:`SLAB` rows: the first with the title and the header,
+    all of the same column widths."""
+    first = True
+    for slab in itertools.batched(lines, SLAB):
+        yield _slab(title if first else None, columns, widths, slab, header=first)
+        first = False
+    if first:  # no rows: the header alone
+        yield _slab(title, columns, widths, (), header=True)
 
 
-def _stacked(
-    records: list[dict[str, Any]],
-    rows: list[dict[str, Text]],
-    names: dict[str, str] | None,
+def _slab(
     title: str | None,
-    width: int,
+    columns: Sequence[str],
+    widths: dict[str, int],
+    lines: Iterable[list[Text]],
+    header: bool,
 ) -> Table:
-    for row in rows:  # at its natural width first
-        row["Request"] = Text("\n").join([row["URL"], _request_line(row)])
-    columns = list(STACKED)
-    natural = {c: _natural(c, rows) for c in columns}
-    room = width - sum(natural.values()) + natural["Request"] - GAP * (len(columns) - 1)
-    if room < min(natural["Request"], URL_MIN):
-        columns.remove("Events")
-        room += natural["Events"] + GAP
-    fit = max(8, min(natural["Request"], room))
     table = _table(title)
+    table.show_header = header
     for c in columns:
-        _add_column(table, c)
-    source = None
-    for r, row in zip(records, rows, strict=True):
-        if names is not None and r["source"] != source:
-            source = r["source"]
-            name = Text(_file_name(names[source], fit), style="bold")
-            table.add_row(*(name if c == "Request" else "" for c in columns))
-        second = _request_line(row)
-        second.truncate(fit, overflow="ellipsis")
-        row["Request"] = Text("\n").join([Text(short_url(r["url"] or r["source"], fit)), second])
-        table.add_row(*(row[c] for c in columns))
+        _add_column(table, c, widths[c])
+    for cells in lines:
+        table.add_row(*cells)
     return table
 
 
-def _request_line(row: dict[str, Text]) -> Text:
+def _request_plain(row: Cells) -> str:
+    """The text of :func:`_request_line`."""
+    return " ".join([*(c for c in (row.method, row.status) if c != "—"), row.dialect])
+
+
+def _request_line(row: Cells) -> Text:
     """The second line of a stacked row: method, status and dialect, those that are known."""
-    known = [cell for cell in (row["Method"], row["Status"]) if cell.plain != "—"]
-    return Text(" ").join([*known, Text(row["Dialect"].plain, style="cyan")])
+    known = [Text(cell) for cell in (row.method, row.status) if cell != "—"]
+    return Text(" ").join([*known, Text(row.dialect, style="cyan")])
 
 
-def _add_column(table: Table, name: str) -> None:
+def _add_column(table: Table, name: str, width: int | None = None) -> None:
     justify: JustifyMethod = "right" if name in RIGHT else "left"
-    table.add_column(name, justify=justify, no_wrap=True, style="dim" if name == "#" else None)
+    style = "dim" if name == "#" else None
+    table.add_column(name, justify=justify, no_wrap=True, style=style, width=width)
 
 
 def _gaps(gaps: dict[str, float] | None) -> str:
     return "—" if gaps is None else "/".join(ms(gaps[k]) for k in ("p50", "p90", "p99", "max"))
 
 
-def footnotes(records: list[dict[str, Any]]) -> Text:
+def footnotes(records: Iterable[dict[str, Any]]) -> Text:
     """What the table cannot say in a cell: untimed streams, errors, the column names."""
+    untimed, errors = [], []
+    for i, r in enumerate(records, 1):
+        if r["timing"] == "none":
+            untimed.append(i)
+        if r["error"]:
+            errors.append((i, r["error"]))
+    return _footnotes(untimed, errors)
+
+
+def _footnotes(untimed: list[int], errors: list[tuple[int, str]]) -> Text:
     lines = Text(
         "Times in ms from the request start: TTFB first body byte, TTFT first event with "
         "output, Total last event; gaps between events that carry output.",
         style="dim",
     )
-    untimed = [str(i) for i, r in enumerate(records, 1) if r["timing"] == "none"]
     if untimed:
         lines.append(
-            f"\nNo per-chunk timing for stream {', '.join(untimed)}: the capture did not record "
-            "chunk arrival times (sse-inspect's addon does), so event times are unknown; TTFB "
-            "and Total are then the response's start and end.",
+            f"\nNo per-chunk timing for stream {', '.join(map(str, untimed))}: the capture did "
+            "not record chunk arrival times (sse-inspect's addon does), so event times are "
+            "unknown; TTFB and Total are then the response's start and end.",
             style="yellow",
         )
-    for i, r in enumerate(records, 1):
-        if r["error"]:
-            lines.append(f"\nStream {i}: {r['error']}", style="red")
+    for i, error in errors:
+        lines.append(f"\nStream {i}: {error}", style="red")
     return lines
 
 
@@ -308,11 +459,18 @@ def _table(title: str | None, expand: bool = False) -> Table:
     )
 
 
-def _complete(r: dict[str, Any]) -> Text:
+def _done(r: dict[str, Any]) -> str:
     if r["complete"]:
-        return Text("yes", style="green")
-    why = "cut" if r["error"] else "open" if r["unterminated"] else "no"
-    return Text(why, style="red")
+        return "yes"
+    return "cut" if r["error"] else "open" if r["unterminated"] else "no"
+
+
+def _done_text(done: str) -> Text:
+    return Text(done, style="green" if done == "yes" else "red")
+
+
+def _complete(r: dict[str, Any]) -> Text:
+    return _done_text(_done(r))
 
 
 # -- the event list -----------------------------------------------------------------------

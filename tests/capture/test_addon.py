@@ -388,4 +388,4 @@ def test_streams_ending_together_share_one_slice_of_the_loop_per_turn(
         longest, turns = asyncio.run(main())
     lines = _lines(caplog)
     assert all("· 200 events ·" in line for line in lines), lines[0]
-    assert turns > 10 and longest < 0.02, (turns, longest)
+    assert turns > 20 and longest < 0.05, (turns, longest)  # in one go: over 0.1 s

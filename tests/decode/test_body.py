@@ -19,7 +19,7 @@ from sse_inspect.decode.body import (
 )
 from sse_inspect.decode.content import default_limit
 from sse_inspect.load import read_capture
-from sse_inspect.sse import Event
+from sse_inspect.sse import Event, SSEDecoder
 
 from .. import flows
 from ..conftest import SAMPLES
@@ -189,3 +189,32 @@ def test_the_event_counter_of_a_bomb_is_bounded_in_time_and_memory() -> None:
     tracemalloc.stop()
     assert result.count == 2 and result.capped == 4 * MiB
     assert seconds < 0.5 and peak < 8 * MiB, (seconds, peak)
+
+
+def test_plain_chunks_read_in_runs_give_what_feeding_each_chunk_gives() -> None:
+    # Runs of many small chunks, runs of more than a step, a chunk longer than a step,
+    # empty chunks, a limit inside a run: each event keeps the time of the chunk that
+    # completed it, as when each chunk is fed to the decoder in turn.
+    small = [(float(i), b"data: %d\n" % i) for i in range(600)]
+    small = [c for t, line in small for c in ((t, line), (t + 0.5, b"\n"), (t + 0.7, b""))]
+    big = [(1000.0 + i, b"data: " + b"b" * 3000 + b"\n\n") for i in range(300)]
+    long = [(2000.0, b"".join(b"data: L%d\n\n" % i for i in range(30_000))), (2001.0, b"data: x")]
+    cases = [(small, None), (small, 2000), (big, None), (big, 500_000), (small + long, None)]
+    for chunks, limit in [*cases, (long, 5000), (long, None)]:
+        decoder = SSEDecoder()
+        expected: list[Event] = []
+        size, over = 0, False
+        for t, raw in chunks:
+            over = limit is not None and size + len(raw) > limit
+            raw = raw[: limit - size] if limit is not None and over else raw
+            size += len(raw)
+            expected += decoder.feed(raw, t)
+            if over:
+                break
+        if not over:
+            expected += decoder.close(chunks[-1][0])
+        decoded = decode_body(chunks, None, 9999.0, limit=limit)
+        assert decoded.events == expected
+        assert decoded.decoded_bytes == size and decoded.first_byte == chunks[0][0]
+        assert decoded.capped == (limit if over else None)
+        assert decoded.unterminated == decoder.unterminated

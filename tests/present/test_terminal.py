@@ -8,19 +8,24 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import tracemalloc
 from typing import Any
 
 import pytest
 from rich.console import Console
 
+from sse_inspect import cli
 from sse_inspect.analysis.analysis import Analysis, analyze
 from sse_inspect.load import read_capture
 from sse_inspect.load.raw import read_sse
+from sse_inspect.present import terminal
 from sse_inspect.present.json import stream_record
 from sse_inspect.present.terminal import (
     SPARK,
     CadenceStrip,
+    Cells,
     StreamsTable,
     events_table,
     short_url,
@@ -150,6 +155,93 @@ def test_files_of_one_name_are_told_apart_by_their_folder() -> None:
     for width in (60, 160):
         text = _render(StreamsTable([monday, tuesday]), width)
         assert "mon/capture.flow" in text and "tue/capture.flow" in text
+
+
+def _many(n: int, period: int | None = None) -> list[dict[str, Any]]:
+    """``n`` records of streams that differ in every figure, the widest ones last; with
+    ``period``, the figures come round again after so many streams."""
+    base = stream_record(ANALYSIS)
+    out = []
+    for number in range(1, n + 1):
+        i = number if period is None else number % period + 1
+        gaps = {k: i * 1.5 + j for j, k in enumerate(("p50", "p90", "p99", "max"))}
+        url = f"https://api{i % 7}.example.com/v1/{'x' * (i % 30)}/completions?key={i}"
+        figures = {"events": i, "ttfb_ms": i / 3, "ttft_ms": i * 1.7, "duration_ms": i * 99.0}
+        out.append(dict(base, url=url, gap_ms=gaps, stalls=i % 11, **figures))
+    return out
+
+
+@pytest.mark.parametrize("width", [60, 160])
+def test_a_long_table_keeps_its_rows_in_order_under_one_header(width: int) -> None:
+    title, header, rule, *rows = _render(StreamsTable(_many(3000), "many.flow"), width).splitlines()
+    assert title.startswith("many.flow") and header.startswith(" " * 3 + "#")
+    assert set(rule) == {"─"} and "─" not in "".join(rows)  # the header once
+    numbers = [int(line.split()[0]) for line in rows if re.match(r"\s*\d+ ", line)]
+    assert numbers == list(range(1, 3001))  # every row, in order
+    assert {len(line) for line in rows} == {len(header)} and len(header) <= width  # aligned
+    total = header.index("Total") + len("Total")  # the widest Totals are in the last slab
+    assert all(line[total - 1].isdigit() and line[total] == " " for line in rows if line[3] != " ")
+
+
+@pytest.mark.parametrize("width", [60, 100, 160])
+def test_a_table_in_slabs_reads_as_one_table(width: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    records = _many(450)
+    several = [dict(r, source=f"{r['source']}.{i // 100}") for i, r in enumerate(records)]
+    monkeypatch.setattr(terminal, "SLAB", 200)  # two slabs and a part
+    slabs = [_render(StreamsTable(r, "many.flow"), width) for r in (records, several)]
+    monkeypatch.setattr(terminal, "SLAB", len(records))  # one rich table of every row
+    assert [_render(StreamsTable(r, "many.flow"), width) for r in (records, several)] == slabs
+
+
+def test_the_streams_table_keeps_the_text_of_its_cells_alone() -> None:
+    records = _records(*MIXED, ANALYSIS)
+    table = StreamsTable()
+    for r in records:
+        table.add(r)
+    assert len(table.rows) == 3 and all(type(row) is Cells for row in table.rows)
+    assert all(type(cell) in (str, int) for row in table.rows for cell in row)
+    assert _render(table, 100) == _render(StreamsTable(records), 100)
+    assert _render(table.footnotes(), 100) == _render(terminal.footnotes(records), 100)
+
+
+def _kept(records: list[dict[str, Any]]) -> int:
+    """The memory that a table of ``records`` keeps, in bytes."""
+    tracemalloc.start()
+    try:
+        table = StreamsTable(records)
+        kept = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert len(table.rows) == len(records)
+    return kept
+
+
+def _printing_peak(records: list[dict[str, Any]]) -> int:
+    """The most memory that printing a table of ``records`` as the CLI does (by 50 lines)
+    takes on top of the table itself, in bytes."""
+    table = StreamsTable(records)
+    with open(os.devnull, "w") as sink:
+        console = Console(file=sink, width=160, highlight=False)
+        cli._print_by_lines(console, table)  # rich's caches filled first
+        tracemalloc.start()
+        try:
+            cli._print_by_lines(console, table, lines=50)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+
+def test_printing_a_long_table_takes_memory_flat_in_its_rows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(terminal, "SLAB", 50)
+    # Figures that come round again, else rich's own caches (bounded) grow too, up to MBs.
+    small, large = _printing_peak(_many(300, 40)), _printing_peak(_many(1200, 40))
+    print(f"printing 300 rows takes {small:,} bytes at most, 1,200 rows {large:,}")
+    assert large <= 1.3 * small  # rich lays out a slab at a time
+    kept = _kept(_many(1000))
+    print(f"1,000 rows keep {kept:,} bytes")
+    assert kept / 1000 < 1000  # a row is its cells' text: under 1 KB a stream
 
 
 # -- the details ---------------------------------------------------------------------------
