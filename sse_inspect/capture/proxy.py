@@ -31,6 +31,8 @@ import queue
 import signal
 import sys
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -154,12 +156,8 @@ class _StartCheck(errorcheck.ErrorCheck):
 
 
 _QUEUE_BYTES = 64 * 1024 * 1024
-_SWITCH_S = 0.0005
-"""The interpreter's thread switch interval while the proxy runs (Python's default: 5 ms).
-When the event loop gives up the GIL for its I/O, a busy writer thread takes it and keeps
-it until the interval is over: with 100 flows to serialise at once, every turn of the loop
-waited about that long (``bench/load.py``: the events in flight during such a burst, p50
-+69 ms over bare mitmproxy with 5 ms, +17 ms with 0.5 ms)."""
+_SERIALISE_S = 0.001
+"""Seconds of serialising finished flows per turn of the event loop, for all of them."""
 """How far the writer may fall behind (bytes of bodies waiting to be written) before the
 event loop waits for it: a disk slower than the traffic slows the proxy down rather than
 filling its memory."""
@@ -170,10 +168,18 @@ class _Writer(io.FilteredFlowWriter):
 
     mitmproxy's filters a flow, takes its state, serialises it (tnetstring), writes it and
     flushes the file, all on the event loop that carries every chunk of every stream. Here
-    the loop only filters and takes the state (``flow.get_state()``: a snapshot, so what is
-    written is the flow as it was when it was handed over) and queues it; the thread
-    serialises and writes, in the order the flows came, and flushes whenever it has caught
-    up. The bytes are the same.
+    the loop filters and takes the state (``flow.get_state()``: a snapshot, so what is
+    written is the flow as it was when it was handed over) and queues it; the states are
+    serialised on the loop's next turns, at most :data:`_SERIALISE_S` per turn, and a thread
+    writes the bytes, in the order the flows came, and flushes whenever it has caught up.
+    The bytes are the same.
+
+    Why not serialise in the thread: tnetstring is pure Python, so a thread serialising
+    holds the GIL, and each time the loop lets go of it (every socket call) it waits for
+    the thread's switch interval to get it back; a hundred flows ending at once then
+    stalled every stream. Writing bytes lets go of the GIL, so the thread costs the loop
+    nothing. Without a running loop (a test, or the proxy's last ``done``) a state is
+    serialised at once.
 
     A write that fails sets :attr:`error` and calls ``on_error`` (from the thread); what is
     still queued is dropped. :meth:`close` writes what is queued and closes the file.
@@ -190,7 +196,9 @@ class _Writer(io.FilteredFlowWriter):
         self.path = path
         self.error: OSError | None = None
         self._on_error = on_error
-        self._queue: queue.SimpleQueue[tuple[Any, int] | None] = queue.SimpleQueue()
+        self._states: deque[tuple[Any, int]] = deque()  # not serialised yet, on the loop
+        self._turn: asyncio.AbstractEventLoop | None = None  # a turn is scheduled on it
+        self._queue: queue.SimpleQueue[tuple[bytes, int] | None] = queue.SimpleQueue()
         self._queued = 0  # bytes of bodies not written yet; changed under _behind
         self._behind = threading.Condition()  # for a loop waiting on a disk far behind
         self._closed = False  # no more flows: the end is queued
@@ -206,18 +214,21 @@ class _Writer(io.FilteredFlowWriter):
             return
         state = f.get_state()
         size = _size(state)
-        with self._behind:
-            while self._queued > _QUEUE_BYTES and self.error is None:
-                if not self._thread.is_alive():
-                    return  # cannot happen; but never wait for a writer that is gone
-                self._behind.wait(1.0)  # the disk is that far behind
-            self._queued += size
-        self._queue.put((state, size))
+        if self._turn is None:
+            try:
+                self._turn = asyncio.get_running_loop()
+            except RuntimeError:
+                self._hand_over(state, size)
+                return
+            self._turn.call_soon(self._serialise_some)
+        self._states.append((state, size))
 
     def close(self, wait: bool = True) -> None:
         """Write what is queued, then close the file; with ``wait``, before returning."""
         if not self._closed:
             self._closed = True
+            while self._states:
+                self._hand_over(*self._states.popleft())
             self._queue.put(None)
         if wait:
             self._thread.join()
@@ -225,21 +236,50 @@ class _Writer(io.FilteredFlowWriter):
     def abandon(self) -> None:
         """Drop what is queued and close the file (the writing failed)."""
         self._drop = True
+        self._states.clear()
         self.close(wait=False)
+
+    def _serialise_some(self) -> None:
+        """One turn's share of the queued states (on the loop)."""
+        loop, self._turn = self._turn, None
+        deadline = time.perf_counter() + _SERIALISE_S
+        while self._states:
+            self._hand_over(*self._states.popleft())  # one at least: the queue moves on
+            if time.perf_counter() >= deadline:
+                break
+        if self._states and loop is not None:
+            self._turn = loop
+            loop.call_soon(self._serialise_some)
+
+    def _hand_over(self, state: Any, size: int) -> None:
+        """Serialise a state and queue its bytes for the thread; wait only if the disk is
+        :data:`_QUEUE_BYTES` behind."""
+        if self._drop:
+            return
+        try:
+            data = tnetstring.dumps(state)
+        except Exception:  # a flow that cannot be serialised: as mitmproxy's hook would
+            log.exception(f"sse-inspect: cannot write a flow to {self.path}")
+            return
+        with self._behind:
+            while self._queued > _QUEUE_BYTES and self.error is None:
+                if not self._thread.is_alive():
+                    return  # cannot happen; but never wait for a writer that is gone
+                self._behind.wait(1.0)  # the disk is that far behind
+            self._queued += size
+        self._queue.put((data, size))
 
     def _run(self) -> None:
         while (item := self._queue.get()) is not None:
-            state, size = item
+            data, size = item
             try:
                 if not self._drop:
-                    tnetstring.dump(state, self.fo)
+                    self.fo.write(data)
                     if self._queue.empty():
                         self.fo.flush()  # caught up: on disk while the proxy is idle
             except OSError as e:
                 self._failed(e)
-            except Exception:  # a flow that cannot be serialised: as mitmproxy's hook would
-                log.exception(f"sse-inspect: cannot write a flow to {self.path}")
-            del state, item
+            del data, item
             with self._behind:
                 self._queued -= size
                 self._behind.notify_all()
@@ -491,12 +531,7 @@ def run_capture(config: CaptureConfig) -> int:
             console.close()
             connections.setLevel(connections_level)
 
-    switch = sys.getswitchinterval()
-    sys.setswitchinterval(_SWITCH_S)
-    try:
-        asyncio.run(main())
-    finally:
-        sys.setswitchinterval(switch)
+    asyncio.run(main())
     return status
 
 

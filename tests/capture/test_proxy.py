@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -194,21 +193,3 @@ def test_the_master_has_no_file_until_the_proxy_listens() -> None:
         check.finish()  # uninstalls its log handler
 
     asyncio.run(build())
-
-
-def test_the_proxy_runs_with_a_short_thread_switch_interval_and_restores_it(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # The -w writer is a thread: with Python's 5 ms interval, each turn of the event loop
-    # could wait that long for the GIL while it serialises flows (bench/load.py).
-    seen: list[float] = []
-
-    def run(main: object) -> None:
-        seen.append(sys.getswitchinterval())
-        main.close()  # type: ignore[attr-defined]  # the coroutine, never started
-
-    before = sys.getswitchinterval()
-    monkeypatch.setattr(proxy.asyncio, "run", run)
-    assert proxy.run_capture(CaptureConfig(write="never-opened.flow", listen_port=0)) == 0
-    assert seen == [proxy._SWITCH_S] and before > proxy._SWITCH_S
-    assert sys.getswitchinterval() == before

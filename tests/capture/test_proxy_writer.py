@@ -244,3 +244,29 @@ def test_the_event_loop_is_told_of_a_failure_from_the_thread(
         f"sse-inspect: cannot write {tmp_path / 'c.flow'}: No space left on device; "
         "streams are still forwarded but no longer recorded"
     ]
+
+
+def test_on_the_loop_flows_are_serialised_a_share_per_turn_not_when_handed_over(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # tnetstring is pure Python: serialised in the thread, it would hold the GIL from the
+    # loop; all at once on the loop, a hundred flows ending together would stall it.
+    monkeypatch.setattr(proxy, "_SERIALISE_S", 0.0)  # one flow per turn, then
+    fo = _HeldFile()
+    fo.release.set()
+    flows = _flows(100)
+
+    async def run() -> int:
+        writer = proxy._Writer(fo, "c.flow", None)
+        for f in flows:
+            writer.add(f)
+        assert len(writer._states) == 100  # handed over: nothing serialised yet
+        turns = 0
+        while writer._states:
+            await asyncio.sleep(0)
+            turns += 1
+        writer.close()
+        return turns
+
+    assert asyncio.run(run()) == 100
+    assert fo.closed_with == _mitmproxys_bytes(flows)
