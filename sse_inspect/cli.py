@@ -28,7 +28,7 @@ from .load import CaptureError, NotACapture, Stream, Tally, read_capture
 from .present.json import ListWriter, document, frame_records, stream_record
 from .present.terminal import StreamsTable, events_table, stream_details
 from .present.write import Spool
-from .replay.recordings import DEFAULT_PACE_MS
+from .replay import DEFAULT_PACE_MS
 from .sse import is_event_stream
 
 if TYPE_CHECKING:

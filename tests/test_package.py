@@ -72,3 +72,11 @@ def test_the_capture_addon_loads_no_analysis_and_no_rich() -> None:
 def test_importing_the_package_loads_nothing_until_a_name_is_used() -> None:
     assert _loaded_after("import sse_inspect") == {"sse_inspect"}
     assert "sse_inspect.sse" in _loaded_after("from sse_inspect import SSEDecoder")
+
+
+@pytest.mark.e2e
+def test_the_cli_loads_the_replay_server_only_for_replay() -> None:
+    # tornado and the server cost ~0.1 s of every command's start-up otherwise
+    loaded = _loaded_after("import sse_inspect.cli")
+    assert "sse_inspect.cli" in loaded and "sse_inspect.replay" in loaded
+    assert not {"sse_inspect.replay.server", "sse_inspect.replay.recordings"} & loaded

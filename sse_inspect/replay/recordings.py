@@ -17,6 +17,7 @@ from typing import Any
 from ..decode.body import decoded_bytes, event_ends
 from ..decode.content import ContentCodingError, ContentDecoder, default_limit
 from ..load.stream import Stream
+from . import DEFAULT_PACE_MS
 from .server import DEFAULT_MAX_BODY, Script, ScriptServer, Served
 
 __all__ = [
@@ -43,7 +44,6 @@ _DROP = {
     "upgrade",
     "content-length",
 }
-DEFAULT_PACE_MS = 50.0
 
 
 @dataclass
