@@ -58,6 +58,7 @@ __all__ = [
     "SSE_ONLY",
     "SSECapture",
     "Tally",
+    "stream_verdict",
 ]
 
 log = logging.getLogger(__name__)
@@ -359,12 +360,7 @@ class SSECapture:
             first = _ms(counted.first.t - start) if counted.first else "—"
             last = _ms(counted.tail[-1].t - start) if counted.tail else "—"
             meta = flow.metadata.get(contract.KEY, {})
-            if meta.get("complete") and flow.error is None:
-                verdict = "complete"
-            elif not capped and finished(counted.tail):  # the end marker came: nothing lost
-                verdict = "complete" + _after_end(flow.error)
-            else:
-                verdict = f"cut ({flow.error.msg if flow.error else 'incomplete'})"
+            verdict = stream_verdict(flow, not capped and finished(counted.tail))
             self.tally.events += counted.count
             if verdict.startswith("complete"):
                 self.tally.complete += 1
@@ -383,6 +379,19 @@ class SSECapture:
             )
         except Exception:
             log.exception("sse-inspect: cannot summarise a finished stream")
+
+
+def stream_verdict(flow: http.HTTPFlow, ended: bool) -> str:
+    """How a finished stream ended, in the words of its log line: ``complete``, ``complete,
+    client closed after the end`` or ``cut (reason)``. ``ended``: its end marker arrived
+    (:func:`.ends.finished` of its last events), so nothing was lost whatever the transport
+    said. Shared with the live view of ``sse-inspect capture``, so both say the same."""
+    meta = flow.metadata.get(contract.KEY, {})
+    if meta.get("complete") and flow.error is None:
+        return "complete"
+    if ended:
+        return "complete" + _after_end(flow.error)
+    return f"cut ({flow.error.msg if flow.error else 'incomplete'})"
 
 
 def _stored_chunks(chunks: list[list[float | int]], body: bytes) -> Iterator[tuple[float, bytes]]:

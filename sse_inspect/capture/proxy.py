@@ -37,7 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import IO, Any, BinaryIO, Protocol
 
 from mitmproxy import addons, ctx, exceptions, flowfilter, io, master, options
 from mitmproxy import flow as mflow
@@ -45,11 +45,14 @@ from mitmproxy.addons import errorcheck, save, termlog
 from mitmproxy.io import tnetstring
 from mitmproxy.utils import human
 
-from .addon import SSECapture
+from .addon import SSECapture, _Recorder
 
 __all__ = [
     "EXIT_INCOMPLETE",
+    "REFRESH_S",
     "CaptureConfig",
+    "LiveView",
+    "Recording",
     "StartError",
     "build_master",
     "run_capture",
@@ -88,6 +91,61 @@ class StartError(Exception):
 
 EXIT_INCOMPLETE = 1
 """The exit status of a capture whose file could not be written to the end (a full disk)."""
+
+
+REFRESH_S = 0.25
+"""How often :func:`run_capture` asks a :class:`LiveView` to refresh: 4 times a second."""
+
+
+class Recording(Protocol):
+    """What a live view may read of one event stream being recorded (the addon's
+    recorder), on the event loop, between two of its chunks. Read only: the recorder's
+    per-chunk path stays stamp, append, forward, and the view catches up on its own timer.
+
+    While the stream is open, ``body[i]`` is the ``i``-th chunk as received (still
+    content-encoded) and ``chunks[i]`` its ``[arrival time, size]``; chunks past the cap
+    are timed but not kept. When ``done``, the body is in ``flow.response.raw_content`` and
+    ``body`` is rebound to a new empty list (the old one is left as it was), ``chunks`` too
+    once the log line is begun.
+    """
+
+    @property
+    def flow(self) -> Any: ...  # an http.HTTPFlow (mitmproxy's types are not annotated)
+
+    @property
+    def body(self) -> list[bytes]: ...
+
+    @property
+    def chunks(self) -> list[list[float | int]]: ...
+
+    @property
+    def done(self) -> bool: ...
+
+
+class LiveView(Protocol):
+    """A live display of the streams in flight, which ``sse-inspect capture`` draws on a
+    terminal (:mod:`sse_inspect.present.live`; this package draws nothing). The proxy
+    calls it on its event loop only, never on the per-chunk path: :meth:`watch` once per
+    new event stream, :meth:`refresh` every :data:`REFRESH_S`, and each call must keep
+    its work small (a refresh bounds its own). Any exception it raises is logged once and
+    the view is ended; the proxy goes on with plain log lines.
+    """
+
+    @property
+    def out(self) -> IO[str]:
+        """Where the log lines go while the view shows (above it, not through it)."""
+
+    def begin(self, capture: SSECapture) -> None:
+        """The proxy listens and records: start showing."""
+
+    def watch(self, recording: Recording) -> None:
+        """A new event stream is being recorded."""
+
+    def refresh(self) -> None:
+        """Read the recordings' new bytes (a bounded amount) and redraw."""
+
+    def end(self) -> None:
+        """The proxy has stopped: a last refresh, then leave the screen to the log."""
 
 
 def would_overwrite(write: str) -> bool:
@@ -153,6 +211,73 @@ class _StartCheck(errorcheck.ErrorCheck):
     def finish(self) -> None:
         super().finish()
         self.started()
+
+
+class _Live:
+    """The mitmproxy addon that drives a :class:`LiveView`: hands it each new recording
+    (its ``responseheaders`` runs after the capture addon's), and refreshes it on a timer
+    of its own on the event loop, never from a chunk. The first exception from the view is
+    logged, the view is ended, and nothing more is asked of it."""
+
+    name = "sse_inspect_live"
+
+    def __init__(self, view: LiveView) -> None:
+        self.view = view
+        self.showing = False
+        self.failed = False
+        self._timer: asyncio.TimerHandle | None = None
+
+    def begin(self, capture: SSECapture) -> None:
+        if self.failed:
+            return
+        try:
+            self.view.begin(capture)
+            self.showing = True
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_later(REFRESH_S, self._tick)
+        except Exception:
+            self._fail("starting")
+
+    def responseheaders(self, flow: mflow.Flow) -> None:
+        stream = getattr(getattr(flow, "response", None), "stream", None)
+        if self.showing and isinstance(stream, _Recorder):
+            try:
+                self.view.watch(stream)
+            except Exception:
+                self._fail("watching a stream")
+
+    def _tick(self) -> None:
+        self._timer = None
+        if not self.showing:
+            return
+        try:
+            self.view.refresh()
+        except Exception:
+            self._fail("refreshing")
+            return
+        self._timer = asyncio.get_running_loop().call_later(REFRESH_S, self._tick)
+
+    def end(self) -> None:
+        """The last refresh, and the screen back to the log (after the proxy stopped)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self.showing:
+            self.showing = False
+            try:
+                self.view.end()
+            except Exception:
+                self._fail("stopping")
+
+    def _fail(self, doing: str) -> None:
+        first = not self.failed
+        self.failed = True
+        if self.showing:
+            self.showing = False
+            with contextlib.suppress(Exception):
+                self.view.end()
+        if first:
+            log.exception(f"sse-inspect: the live view failed while {doing}; log lines go on")
 
 
 _QUEUE_BYTES = 64 * 1024 * 1024
@@ -443,16 +568,20 @@ def build_master(
     config: CaptureConfig,
     console: _Console | None = None,
     started: Callable[[], None] | None = None,
+    view: LiveView | None = None,
 ) -> master.Master:
     """The master with the addon ahead of ``Save``. ``save_stream_file`` is left unset:
     ``started`` runs once the proxy listens and every start-up check has passed (it is where
-    :func:`run_capture` opens the file)."""
+    :func:`run_capture` opens the file). With a ``view``, its driver (``sse_inspect_live``)
+    comes right after the addon."""
     opts = options.Options()
     m = master.Master(opts)
     chain = addons.default_addons()
     at = next(i for i, a in enumerate(chain) if isinstance(a, save.Save))
     chain[at] = _Save()
     chain.insert(at, SSECapture())
+    if view is not None:
+        chain.insert(at + 1, _Live(view))
     if console is not None:
         chain.insert(0, console.addon)  # where Master(with_termlog=True) puts it
     m.addons.add(*chain)
@@ -476,9 +605,13 @@ def build_master(
     return m
 
 
-def run_capture(config: CaptureConfig) -> int:
+def run_capture(config: CaptureConfig, view: LiveView | None = None) -> int:
     """Serve until SIGINT or SIGTERM; then stop cleanly, with every flow written, and log
     a summary of what was recorded.
+
+    With a ``view`` (the live panel on a terminal), the log goes to ``view.out``, the view
+    shows from the start of the recording until the proxy has stopped, and the summary
+    comes after it.
 
     Returns the exit status: 0, or :data:`EXIT_INCOMPLETE` when the file could not be
     written to the end (the proxy kept forwarding; the log and the summary say so).
@@ -501,8 +634,9 @@ def run_capture(config: CaptureConfig) -> int:
         connections_level = connections.level
         if not config.verbose:
             connections.setLevel(logging.WARNING)
-        console = _Console(config.verbose)
+        console = _Console(config.verbose, view.out if view is not None else None)
         started = False
+        live: _Live | None = None
 
         def start() -> None:
             nonlocal started
@@ -514,20 +648,27 @@ def run_capture(config: CaptureConfig) -> int:
             started = True
             console.release()
             capture.announce()
+            if live is not None:
+                live.begin(capture)
 
         try:
-            m = build_master(config, console, start)
+            m = build_master(config, console, start, view)
             capture: SSECapture = m.addons.get("ssecapture")
+            live = m.addons.get("sse_inspect_live")
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, m.shutdown)
             await m.run()
+            if live is not None:
+                live.end()
             if started:
                 failed = m.addons.get("save").failed
                 if failed is not None:
                     status = EXIT_INCOMPLETE
                 log.info(_summary(capture, config.write, failed))
         finally:
+            if live is not None:
+                live.end()  # a failed start: never leave a half-drawn panel
             console.close()
             connections.setLevel(connections_level)
 
