@@ -29,7 +29,7 @@ from ._json import as_int, as_str, dicts, json_object
 from ._prompt import content_text, conversation, role
 from .base import REASONING, TEXT, TOOL, Delta, Draft, Message, Reading, read_all
 
-__all__ = ["NAME", "REQUEST_HEADERS", "prompt", "read", "shape_matches", "url_matches"]
+__all__ = ["NAME", "REQUEST_HEADERS", "prompt", "read", "reader", "shape_matches", "url_matches"]
 
 NAME = "anthropic"
 REQUEST_HEADERS = frozenset({"anthropic-version"})  # every Anthropic SDK request
@@ -70,6 +70,11 @@ def shape_matches(events: Sequence[Event]) -> bool:
     return any(_type(json_object(e.data), e.event) in _TYPES for e in events)
 
 
+def reader() -> _Reader:
+    """A reader to feed one event at a time."""
+    return _Reader()
+
+
 def read(events: Iterable[Event]) -> Reading:
     return read_all(_Reader(), events)
 
@@ -92,6 +97,10 @@ class _Reader:
         self.r = Draft()
         self.started: set[int] = set()
         self.skipped: dict[str, int] = {}  # what was not understood -> how often
+
+    @property
+    def deltas(self) -> list[Delta]:
+        return self.r.deltas
 
     def event(self, i: int, e: Event) -> None:
         obj = json_object(e.data)

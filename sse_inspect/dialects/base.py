@@ -123,7 +123,12 @@ class Draft:
 
 
 class Reader(Protocol):
-    """One pass over one stream's events: the verbs every dialect's reader has."""
+    """One pass over one stream's events: the verbs every dialect's reader has. ``read``
+    feeds it a whole stream; the live view of ``capture`` feeds it one event at a time."""
+
+    @property
+    def deltas(self) -> list[Delta]:
+        """The deltas read so far, in order: the reader appends to this very list."""
 
     def event(self, index: int, e: Event) -> None:
         """Read the stream's ``index``-th event."""
@@ -155,6 +160,9 @@ class Dialect(Protocol):
 
     def read(self, events: Iterable[Event]) -> Reading:
         """Everything the events say, as a :class:`Reading`."""
+
+    def reader(self) -> Reader:
+        """A fresh reader, to be fed one event at a time (``read`` is ``read_all`` of one)."""
 
     def prompt(self, request_body: bytes) -> list[Message]:
         """The conversation a request body sent, oldest first; ``[]`` when it holds none

@@ -56,7 +56,7 @@ from ._jsonpatch import OPS, Document, GrowingStr, get, join, string, touches
 from ._prompt import content_text, conversation, role
 from .base import REASONING, TEXT, Delta, Draft, Message, Reading, read_all
 
-__all__ = ["NAME", "REQUEST_HEADERS", "prompt", "read", "shape_matches", "url_matches"]
+__all__ = ["NAME", "REQUEST_HEADERS", "prompt", "read", "reader", "shape_matches", "url_matches"]
 
 NAME = "chatgpt-web"
 REQUEST_HEADERS: frozenset[str] = frozenset()
@@ -90,6 +90,11 @@ def shape_matches(events: Sequence[Event]) -> bool:
         if e.event == "delta" and isinstance(obj.get("o"), str) and isinstance(obj.get("p"), str):
             return True
     return False
+
+
+def reader() -> _Reader:
+    """A reader to feed one event at a time."""
+    return _Reader()
 
 
 def read(events: Iterable[Event]) -> Reading:
@@ -134,6 +139,10 @@ class _Reader:
         self.bad_ops: dict[str, int] = {}
 
     # --- events -------------------------------------------------------------------------
+
+    @property
+    def deltas(self) -> list[Delta]:
+        return self.reading.deltas
 
     def event(self, index: int, e: Event) -> None:
         self.index, self.t = index, e.t

@@ -29,7 +29,7 @@ from ._json import as_dict, as_int, as_str, dicts, json_object
 from ._prompt import content_text, conversation
 from .base import REASONING, TEXT, TOOL, Delta, Draft, Message, Reading, read_all
 
-__all__ = ["NAME", "REQUEST_HEADERS", "prompt", "read", "shape_matches", "url_matches"]
+__all__ = ["NAME", "REQUEST_HEADERS", "prompt", "read", "reader", "shape_matches", "url_matches"]
 
 NAME = "gemini"
 REQUEST_HEADERS = frozenset({"x-goog-api-key", "x-goog-api-client"})  # Google's GenAI SDKs
@@ -58,6 +58,11 @@ def shape_matches(events: Sequence[Event]) -> bool:
     return False
 
 
+def reader() -> _Reader:
+    """A reader to feed one event at a time."""
+    return _Reader()
+
+
 def read(events: Iterable[Event]) -> Reading:
     return read_all(_Reader(), events)
 
@@ -81,6 +86,10 @@ class _Reader:
         self.r = Draft()
         self.calls: dict[int, int] = {}  # choice -> function calls so far
         self.odd: dict[str, int] = {}  # what was skipped -> how often
+
+    @property
+    def deltas(self) -> list[Delta]:
+        return self.r.deltas
 
     def event(self, index: int, e: Event) -> None:
         r = self.r

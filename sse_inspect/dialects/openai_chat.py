@@ -26,7 +26,7 @@ from ._json import as_dict, as_str, dicts, is_int, loads
 from ._prompt import content_text, conversation, role
 from .base import REASONING, REFUSAL, TEXT, TOOL, Delta, Draft, Message, Reading, read_all
 
-__all__ = ["NAME", "REQUEST_HEADERS", "prompt", "read", "shape_matches", "url_matches"]
+__all__ = ["NAME", "REQUEST_HEADERS", "prompt", "read", "reader", "shape_matches", "url_matches"]
 
 NAME = "openai-chat"
 REQUEST_HEADERS: frozenset[str] = frozenset()  # OpenAI's SDK headers name no API
@@ -277,6 +277,11 @@ class _Reader:
             if reason == "content_filter":
                 reading.notes.append(f"Choice {n} was cut short by the content filter.")
         return reading.freeze()
+
+
+def reader() -> _Reader:
+    """A reader to feed one event at a time."""
+    return _Reader()
 
 
 def read(events: Iterable[Event]) -> Reading:

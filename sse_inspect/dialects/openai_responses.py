@@ -31,7 +31,7 @@ from ._json import as_int, dicts, parse
 from ._prompt import content_text, conversation, role
 from .base import REASONING, REFUSAL, TEXT, TOOL, Delta, Draft, Message, Reading, read_all
 
-__all__ = ["NAME", "REQUEST_HEADERS", "prompt", "read", "shape_matches", "url_matches"]
+__all__ = ["NAME", "REQUEST_HEADERS", "prompt", "read", "reader", "shape_matches", "url_matches"]
 
 NAME = "openai-responses"
 REQUEST_HEADERS: frozenset[str] = frozenset()
@@ -112,6 +112,11 @@ def shape_matches(events: Sequence[Event]) -> bool:
     return False
 
 
+def reader() -> _Reader:
+    """A reader to feed one event at a time."""
+    return _Reader()
+
+
 def read(events: Iterable[Event]) -> Reading:
     return read_all(_Reader(), events)
 
@@ -145,6 +150,10 @@ class _Reader:
         self.skipped = 0
         self.last_seq: int | None = None
         self.gaps = 0
+
+    @property
+    def deltas(self) -> list[Delta]:
+        return self.reading.deltas
 
     def event(self, index: int, e: Event) -> None:
         data = e.data

@@ -34,7 +34,7 @@ import time
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import IO, Any, cast
+from typing import IO, cast
 
 from rich.cells import cell_len, set_cell_size
 from rich.console import Console, ConsoleOptions, RenderResult
@@ -50,7 +50,7 @@ from ..capture.ends import TAIL, finished
 from ..capture.proxy import Recording
 from ..decode.content import ContentCodingError, ContentDecoder
 from ..dialects import DIALECTS, detect
-from ..dialects.base import DATA, REASONING, REFUSAL, TEXT, TOOL, Delta, Draft, Reader
+from ..dialects.base import DATA, REASONING, REFUSAL, TEXT, TOOL, Delta, Reader
 from ..sse import Event, SSEDecoder
 from .terminal import short_url
 from .units import ms
@@ -492,13 +492,10 @@ class _Track:
 
     def _read(self, i: int, e: Event) -> None:
         reader, deltas = self.reader, self.deltas
-        if reader is not None and deltas is not None:
-            reader.event(i, e)
-            new = list(deltas)
-            deltas.clear()  # no reader looks back at its deltas: the view keeps none
-        else:  # no incremental reader: the event on its own
-            assert self.dialect is not None
-            new = [d._replace(event=i) for d in DIALECTS[self.dialect].read((e,)).deltas]
+        assert reader is not None and deltas is not None  # the dialect is known
+        reader.event(i, e)
+        new = list(deltas)
+        deltas.clear()  # no reader looks back at its deltas: the view keeps none
         for d in new:
             self._delta(d)
 
@@ -565,25 +562,10 @@ def _append(tail: str, text: str, replace: bool) -> str:
     return (text if replace else tail + text)[-TAIL_CHARS:]
 
 
-def _reader(name: str) -> tuple[Reader | None, list[Delta] | None]:
-    """The dialect's per-event reader and the list its deltas go to, when it has one.
-
-    The dialects' public API reads whole streams (``read(events)``); each has a reader of
-    :class:`~sse_inspect.dialects.base.Reader` shape inside, which the view drives one
-    event at a time and whose :class:`~sse_inspect.dialects.base.Draft` it reads. Without
-    one (``generic``), each event is read on its own, which is the same for it.
-    """
-    factory: Any = getattr(DIALECTS[name], "_Reader", None)
-    if factory is None:
-        return None, None
-    reader = factory()
-    draft = next(
-        (d for d in (getattr(reader, a, None) for a in ("reading", "r")) if isinstance(d, Draft)),
-        None,
-    )
-    if draft is None:
-        return None, None
-    return reader, draft.deltas
+def _reader(name: str) -> tuple[Reader, list[Delta]]:
+    """The dialect's reader, fed one event at a time, and the list its deltas go to."""
+    reader = DIALECTS[name].reader()
+    return reader, reader.deltas
 
 
 # -- the view -------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from sse_inspect import dialects
@@ -71,3 +73,38 @@ def test_url_then_headers_then_shape() -> None:
     assert dialects.detect(unknown, [CHUNK], ["Anthropic-Version"]) == "anthropic"  # header
     assert dialects.detect("https://x/v1/messages", [CHUNK], ["x-goog-api-key"]) == "anthropic"
     assert dialects.detect(None, []) == "generic"
+
+
+def _shared_streams() -> list[tuple[str, list[Event]]]:
+    from sse_inspect.sse import SSEDecoder
+
+    from ..conftest import SHARED
+
+    cases = []
+    for path in sorted((SHARED / "streams").glob("*.sse")):
+        decoder = SSEDecoder()
+        events = decoder.feed(path.read_bytes(), 0.0) + decoder.close(0.0)
+        cases.append((path.name, events))
+    return cases
+
+
+@pytest.mark.parametrize(("name", "events"), _shared_streams(), ids=lambda v: str(v)[:40])
+def test_a_reader_fed_one_event_at_a_time_reads_what_read_does(
+    name: str, events: list[Event]
+) -> None:
+    """The live view feeds ``reader()`` event by event and takes each delta as it comes (it
+    clears the list after each event): every dialect must read each stream the same way."""
+    for dialect in DIALECTS.values():
+        whole = dialect.read(events)
+        reader = dialect.reader()
+        deltas = reader.deltas
+        seen = []
+        for i, e in enumerate(events):
+            reader.event(i, e)
+            seen += deltas
+            deltas.clear()
+        assert tuple(seen) == whole.deltas, (name, dialect.NAME)
+        assert dataclasses.replace(reader.finish(), deltas=whole.deltas) == whole, (
+            name,
+            dialect.NAME,
+        )
