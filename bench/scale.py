@@ -15,7 +15,8 @@ measures both, each command in a process of its own:
    with a note, when the installed CLI has no ``--jobs``), ``sse-inspect analyze`` (the
    table, as a person runs it: default jobs, ``COLUMNS=160`` as on a wide terminal; rich
    renders the same table into a file, only without colour codes), and ``sse-inspect
-   export`` to HAR, JSONL and Markdown;
+   export`` to HAR, JSONL and Markdown, then ``sse-inspect stats --json`` and (with the
+   tables extra installed) ``export --format parquet``;
 3. it prints, per command and size: wall time, CPU time, peak RSS (the whole process tree,
    sampled from /proc every 20 ms, or the largest process's ``ru_maxrss`` if higher), the
    time against the bare read of the same size, and the RSS at N against N/4; then the
@@ -23,7 +24,8 @@ measures both, each command in a process of its own:
 
 Targets: ``analyze --json`` within 1.3x the bare read (with ``--jobs 1``), and under 1x with
 the default jobs on a machine of 2 or more cores; the peak RSS at N within 1.3x that at
-N/4 (memory does not grow with the streams); every export under 300 MiB at its peak.
+N/4 (memory does not grow with the streams); every export under 300 MiB at its peak;
+``stats --json`` within 1.5x ``analyze --json`` (both with the default jobs).
 
 Run it with ``.venv/bin/python bench/scale.py`` (about 8 minutes at 20,000 streams on 2
 cores; 0.4 GB of captures and up to 0.9 GB of export, each deleted after its run, in a
@@ -57,6 +59,7 @@ TARGET_ANALYZE = 1.3
 TARGET_ANALYZE_JOBS = 1.0
 TARGET_RSS_GROWTH = 1.3
 TARGET_EXPORT_MIB = 300.0
+TARGET_STATS = 1.5  # stats --json against analyze --json, both with the default jobs (issue 14)
 MIB = 1024 * 1024
 
 BARE_READ = """\
@@ -174,7 +177,24 @@ def commands(jobs: bool) -> list[Command]:
                 out_suffix=f".{fmt}",
             )
         )
+    if has_command(cli, "stats"):
+        out.append(Command("stats --json", (cli, "stats", "--json", "{capture}"), True, ".stats"))
+    if has_tables():
+        argv = (cli, "export", "{capture}", "-o", "{out}", "--format", "parquet")
+        out.append(Command("export --format parquet", argv, out_suffix=".tables"))
     return out
+
+
+def has_command(cli: str, name: str) -> bool:
+    """Whether the installed CLI has this command (older ones lack stats)."""
+    run = subprocess.run([cli, name, "--help"], capture_output=True, text=True, timeout=60)
+    return run.returncode == 0
+
+
+def has_tables() -> bool:
+    """Whether the tables extra (pyarrow) is installed, for the Parquet export."""
+    run = subprocess.run([sys.executable, "-c", "import pyarrow"], capture_output=True)
+    return run.returncode == 0
 
 
 @dataclass
@@ -212,10 +232,26 @@ def run_one(command: Command, capture: Path, streams: int, workdir: Path) -> Row
         row.note = check_analysis(out, streams)
     elif command.out_suffix == ".txt":
         row.note = check_table(out, streams)
+    elif command.out_suffix == ".stats":
+        row.note = check_stats(out, streams)
+    elif out.is_dir():
+        size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
+        row.note = f"{size / MIB:,.1f} MiB written"
     elif out.exists():
         row.note = f"{out.stat().st_size / MIB:,.1f} MiB written"
+    if out.is_dir():
+        shutil.rmtree(out)
     out.unlink(missing_ok=True)
     return row
+
+
+def check_stats(out: Path, streams: int) -> str:
+    """Whether ``stats --json`` counted every stream in its groups."""
+    try:
+        found = sum(g["streams"] for g in json.loads(out.read_bytes())["groups"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        return f"!! cannot read its JSON: {type(e).__name__}"
+    return f"{found:,} streams" if found == streams else f"!! {found:,} of {streams:,} streams"
 
 
 def check_analysis(out: Path, streams: int) -> str:
@@ -327,6 +363,14 @@ def print_targets(rows: list[Row], sizes: tuple[int, int], jobs: bool) -> None:
             print(f"  analyze --json (default jobs): only {cpus} CPU, no target ({ratio:.2f}x)")
     else:
         print("  analyze --json (default jobs): skipped (no --jobs in this sse-inspect)")
+    stats = by.get(("stats --json", large))
+    if stats is not None and jobs:
+        base = by[("analyze --json (default jobs)", large)]
+        ratio = stats.wall / base.wall
+        print(
+            f"  stats --json <= {TARGET_STATS}x analyze --json (both default jobs): "
+            f"{verdict(ratio <= TARGET_STATS)} ({ratio:.2f}x)"
+        )
     growths, skipped = [], []
     for r in rows:
         other = by.get((r.command.name, small))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import io
 import os
 import signal
@@ -32,6 +33,7 @@ from .replay import DEFAULT_PACE_MS
 from .sse import is_event_stream
 
 if TYPE_CHECKING:
+    from .analysis.stats import Collector
     from .present.har import HarWriter
     from .present.jsonl import JsonlWriter
     from .present.markdown import TranscriptWriter
@@ -131,6 +133,27 @@ max_decoded_option = click.option(
 )
 
 
+stall_option = click.option(
+    "--stall-ms",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_STALL_MS,
+    show_default=True,
+    help="A gap between data events longer than this counts as a stall.",
+)
+jobs_option = click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    show_default="the number of CPUs",
+    help="Analyse large .flow files in this many worker processes (1: in this one).",
+)
+dialect_option = click.option(
+    "--dialect",
+    type=click.Choice(dialect_names()),
+    help="Read every stream as this dialect instead of detecting it.",
+)
+
+
 @main.command(
     short_help="Report the event streams of captures.",
     epilog=_examples(
@@ -148,13 +171,7 @@ max_decoded_option = click.option(
     is_flag=True,
     help="List every event of each stream and what it carried.",
 )
-@click.option(
-    "--stall-ms",
-    type=click.FloatRange(min=0, min_open=True),
-    default=DEFAULT_STALL_MS,
-    show_default=True,
-    help="A gap between data events longer than this counts as a stall.",
-)
+@stall_option
 @click.option(
     "--details",
     is_flag=True,
@@ -169,20 +186,10 @@ max_decoded_option = click.option(
     is_flag=True,
     help="With --events: show each event's raw data instead of what it carried.",
 )
-@click.option(
-    "--dialect",
-    type=click.Choice(dialect_names()),
-    help="Read every stream as this dialect instead of detecting it.",
-)
+@dialect_option
 @click.option("--no-redact", is_flag=True, help="Show keys and tokens in URLs and headers (warns).")
 @max_decoded_option
-@click.option(
-    "-j",
-    "--jobs",
-    type=click.IntRange(min=1),
-    show_default="the number of CPUs",
-    help="Analyse large .flow files in this many worker processes (1: in this one).",
-)
+@jobs_option
 @click.option("--title", hidden=True, help="The table's title (default: the one file's name).")
 def analyze(
     captures: tuple[str, ...],
@@ -303,11 +310,12 @@ FORMATS = {".har": "har", ".jsonl": "jsonl", ".ndjson": "jsonl", ".md": "md", ".
 
 
 @main.command(
-    short_help="Write transcripts: HAR, JSON Lines, Markdown.",
+    short_help="Write transcripts: HAR, JSON Lines, Markdown, Parquet tables.",
     epilog=_examples(
         "sse-inspect export capture.flow -o chat.har",
         "sse-inspect export capture.flow -o - --format md > transcript.md",
         "sse-inspect export *.flow --filter '~d api.openai.com' -o events.jsonl",
+        "sse-inspect export *.flow --format parquet --partition-by date -o tables",
     ),
 )
 @click.argument("captures", nargs=-1, required=True, metavar="CAPTURE...")
@@ -315,13 +323,20 @@ FORMATS = {".har": "har", ".jsonl": "jsonl", ".ndjson": "jsonl", ".md": "md", ".
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["har", "jsonl", "md"]),
-    help="Default: from the output's extension (.har, .jsonl, .md).",
+    type=click.Choice(["har", "jsonl", "md", "parquet"]),
+    help="Default: from the output's extension (.har, .jsonl, .md). parquet: -o names a "
+    "directory for streams.parquet and events.parquet (needs sse-inspect[tables]).",
+)
+@click.option(
+    "--partition-by",
+    type=click.Choice(["date"]),
+    help="Parquet: Hive-style partitions by the request's UTC date (date=YYYY-MM-DD/); "
+    "another export into the same directory adds to them.",
 )
 @filter_option
 @click.option("--no-redact", is_flag=True, help="Keep keys, tokens and cookies (warns).")
 @click.option("--all-flows", is_flag=True, help="HAR: the other exchanges too, not only streams.")
-@click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+@click.option("--force", is_flag=True, help="Overwrite an existing output file (or directory).")
 @max_decoded_option
 def export(
     captures: tuple[str, ...],
@@ -332,25 +347,26 @@ def export(
     all_flows: bool,
     force: bool,
     max_decoded: int | None = None,
+    partition_by: str | None = None,
 ) -> None:
-    """Write the event streams of CAPTURE files as HAR 1.2, JSON Lines or Markdown.
+    """Write the event streams of CAPTURE files as HAR 1.2, JSON Lines, Markdown or
+    Parquet tables.
 
     Secrets (Authorization, cookies, API keys, keys in URLs) are replaced by REDACTED unless
     --no-redact is given.
     """
     from .present.redact import redact_stream
-    from .present.write import AtomicFile, OutputError, check_writable
+    from .present.write import AtomicFile, OutputError
 
     fmt = fmt or FORMATS.get(Path(output).suffix.lower())
     if fmt is None:
         raise InputError(f"{output}: cannot tell the format from the name; give --format")
-    if output != "-":
-        try:
-            check_writable(Path(output))
-        except OutputError as e:
-            raise InputError(str(e)) from None
-        if Path(output).exists() and not force:
-            raise InputError(f"{output} exists; --force overwrites it")
+    if partition_by is not None and fmt != "parquet":
+        raise InputError("--partition-by is for --format parquet")
+    if fmt == "parquet":
+        _export_tables(captures, output, flt, no_redact, force, max_decoded, partition_by)
+        return
+    _check_output(output, force)
     if no_redact:
         click.echo("warning: --no-redact: the export keeps keys, tokens and cookies", err=True)
     errors: list[str] = []
@@ -380,6 +396,64 @@ def export(
     if errors:
         raise InputError("; ".join(errors))
     if not analysed:
+        _nothing_found(empty)
+
+
+def _check_output(output: str, force: bool) -> None:
+    """Refuse, before any reading, an output file (not ``-``) that cannot be written or
+    that exists without ``--force``: a long run must not fail at its very end."""
+    from .present.write import OutputError, check_writable
+
+    if output == "-":
+        return
+    try:
+        check_writable(Path(output))
+    except OutputError as e:
+        raise InputError(str(e)) from None
+    if Path(output).exists() and not force:
+        raise InputError(f"{output} exists; --force overwrites it")
+
+
+def _export_tables(
+    captures: tuple[str, ...],
+    output: str,
+    flt: flowfilter.TFilter | None,
+    no_redact: bool,
+    force: bool,
+    max_decoded: int | None,
+    partition_by: str | None,
+) -> None:
+    """``export --format parquet``: the streams and events tables in the directory
+    ``output``, each stream analysed here and written as it comes (see
+    :class:`~.present.parquet.TablesWriter`)."""
+    from .present.redact import redact_stream
+    from .present.write import OutputError
+
+    try:
+        from .present.parquet import TablesWriter
+    except ImportError:
+        raise InputError(
+            "--format parquet needs pyarrow: pip install 'sse-inspect[tables]'"
+        ) from None
+    if output == "-":
+        raise InputError("--format parquet writes a directory; give -o DIR")
+    if no_redact:
+        click.echo("warning: --no-redact: the export keeps keys, tokens and cookies", err=True)
+    errors: list[str] = []
+    empty: list[str] = []
+    try:
+        with TablesWriter(Path(output), partition_by, force) as tables:
+            for stream in _streams(captures, flt, errors, empty=empty):
+                if is_event_stream(stream.response_header("content-type")):
+                    stream = stream if no_redact else redact_stream(stream)
+                    tables.add(analyze_stream(stream, max_decoded=max_decoded))
+            if tables.entries:  # nothing to report writes nothing (exit 1 below)
+                tables.commit()
+    except OutputError as e:
+        raise InputError(str(e)) from None
+    if errors:
+        raise InputError("; ".join(errors))
+    if not tables.entries:
         _nothing_found(empty)
 
 
@@ -447,6 +521,12 @@ def _echo(text: str) -> None:
     "-v", "--verbose", is_flag=True, help="Also log every connection (client/server connect)."
 )
 @click.option("-q", "--quiet", is_flag=True, help="Log errors only (no per-stream lines).")
+@click.option(
+    "--live/--no-live",
+    default=None,
+    help="Show a live panel of the streams in flight [default: when stderr is a terminal]; "
+    "--live draws it even on a pipe.",
+)
 def capture(
     port: int,
     host: str,
@@ -460,6 +540,7 @@ def capture(
     sets: tuple[str, ...],
     verbose: bool,
     quiet: bool,
+    live: bool | None,
 ) -> None:
     """Run a proxy that records every event stream with its timing.
 
@@ -468,7 +549,8 @@ def capture(
     `sse-inspect analyze capture.flow`.
 
     It logs to stderr: one line per finished stream, and on Ctrl-C (or SIGTERM) a summary
-    of what was recorded.
+    of what was recorded. On a terminal a live panel below the log shows each stream in
+    flight as it types itself out, and the last few finished ones.
 
     Exit status: 0 stopped with every stream written; 1 FILE could not be written to the
     end (a full disk: the proxy said so, kept forwarding, and FILE holds what was written
@@ -497,8 +579,13 @@ def capture(
         quiet=quiet,
         sets=sets,
     )
+    view = None
+    if live or (live is None and sys.stderr.isatty()):
+        from .present.live import TerminalView
+
+        view = TerminalView(title=f"sse-inspect capture · {host}:{port} → {write}", force=True)
     try:
-        status = run_capture(config)
+        status = run_capture(config, view)
     except (exceptions.OptionsError, StartError) as e:
         raise InputError(str(e)) from None
     if status:
@@ -642,6 +729,305 @@ def demo(ctx: click.Context, keep: str | None) -> None:
         )
 
     run_demo(report, keep=Path(keep) if keep else None)
+
+
+@main.command(
+    short_help="Write a self-contained HTML report with charts.",
+    epilog=_examples(
+        "sse-inspect report capture.flow -o report.html",
+        "sse-inspect report monday/*.flow --filter '~u /v1/messages' -o messages.html",
+    ),
+)
+@click.argument("captures", nargs=-1, required=True, metavar="CAPTURE...")
+@click.option("-o", "--output", required=True, help="The HTML file to write, or - for stdout.")
+@filter_option
+@stall_option
+@dialect_option
+@click.option("--title", help="The page's heading (default: the capture's file name).")
+@click.option("--no-redact", is_flag=True, help="Keep keys, tokens and cookies (warns).")
+@click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+@max_decoded_option
+def report(
+    captures: tuple[str, ...],
+    output: str,
+    flt: flowfilter.TFilter | None,
+    stall_ms: float,
+    dialect: str | None,
+    title: str | None,
+    no_redact: bool,
+    force: bool,
+    max_decoded: int | None = None,
+) -> None:
+    """Write one HTML page about the event streams of CAPTURE files: a sortable summary,
+    then per stream its figures, a token timeline, a histogram of the gaps, the answer
+    and the conversation. The page is self-contained (inline CSS and SVG, no network),
+    to open anywhere or mail to someone.
+
+    Secrets (Authorization, cookies, API keys, keys in URLs) are replaced by REDACTED unless
+    --no-redact is given. Exit status as for export: 1 when no event stream was found.
+    """
+    from .present.redact import redact_stream
+    from .present.report import ReportWriter
+    from .present.write import AtomicFile, OutputError
+
+    _check_output(output, force)
+    if no_redact:
+        click.echo("warning: --no-redact: the report shows keys, tokens and cookies", err=True)
+    errors: list[str] = []
+    empty: list[str] = []  # why each capture held no event stream
+    # Each stream's section is rendered as soon as it is analysed (see ReportWriter); the
+    # page goes to a temporary file beside the output, renamed into place at the end.
+    try:
+        target = None if output == "-" else AtomicFile(Path(output))
+        page = ReportWriter(_echo if target is None else target.write, title=title,
+                            redacted=not no_redact)  # fmt: skip
+        with target or nullcontext():
+            for stream in _streams(captures, flt, errors, progress=True, empty=empty):
+                stream = stream if no_redact else redact_stream(stream)
+                page.add(analyze_stream(stream, stall_ms, dialect, max_decoded))
+            if page.entries:  # nothing to report writes nothing (exit 1 below)
+                page.close()
+                if target is not None:
+                    target.commit()
+    except OutputError as e:
+        raise InputError(str(e)) from None
+    if errors:
+        raise InputError("; ".join(errors))
+    if not page.entries:
+        _nothing_found(empty)
+
+
+def _parse_by(
+    ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
+) -> tuple[str, ...]:
+    from .analysis.stats import DEFAULT_BY, GROUP_KEYS
+
+    names = [n.strip() for v in value for n in v.split(",") if n.strip()]
+    for name in names:
+        if name not in GROUP_KEYS:
+            raise click.BadParameter(f"{name!r} is not one of {', '.join(GROUP_KEYS)}")
+    return tuple(dict.fromkeys(names)) or DEFAULT_BY
+
+
+def _figure_options(f: Callable[..., None]) -> Callable[..., None]:
+    """The options of ``stats`` and ``compare``: the grouping, and how captures are read
+    (as ``analyze`` reads them)."""
+    for option in reversed((
+        click.option(
+            "--by", multiple=True, metavar="FIELD", callback=_parse_by,
+            help="Group by dialect, model, host, path or file (repeatable, or a comma "
+            "list) [default: dialect,model].",
+        ),
+        click.option(
+            "--json", "as_json", is_flag=True, help="Print one JSON document (see README)."
+        ),
+        filter_option,
+        stall_option,
+        dialect_option,
+        max_decoded_option,
+        jobs_option,
+    )):  # fmt: skip
+        f = option(f)
+    return f
+
+
+@main.command(
+    short_help="Percentiles of the figures across streams, per group.",
+    epilog=_examples(
+        "sse-inspect stats capture.flow",
+        "sse-inspect stats monday/*.flow --by model --by host",
+        "sse-inspect stats big.flow --by path,model --json | jq '.groups[0]'",
+        "sse-inspect stats tables/   # a directory of export --format parquet",
+    ),
+)
+@click.argument("captures", nargs=-1, required=True, metavar="CAPTURE...|TABLES")
+@_figure_options
+def stats(
+    captures: tuple[str, ...],
+    by: tuple[str, ...],
+    as_json: bool,
+    flt: flowfilter.TFilter | None,
+    stall_ms: float,
+    dialect: str | None,
+    max_decoded: int | None,
+    jobs: int | None,
+) -> None:
+    """Per group of streams (default: dialect and model), how many streams (complete and
+    cut) and the p50, p90, p99, max and mean of TTFB, TTFT, TTFT of the answer, total
+    duration, ITL, TPOT, tokens/s and stalls per stream.
+
+    Percentiles interpolate linearly between the closest ranks (NumPy's default, which
+    vLLM bench serve reports; DuckDB's quantile_cont). A group of fewer than 5 streams is
+    flagged: its percentiles say little. A TABLES directory (export --format parquet) is
+    summed up in DuckDB.
+
+    Exit status: 0 figures shown, 1 no event stream found, 2 unreadable input (what was
+    read before the damage is still summed up).
+    """
+    from .present.json import dumps
+    from .present.stats import stats_document, stats_table
+
+    errors: list[str] = []
+    if any(os.path.isdir(c) for c in captures):
+        if len(captures) > 1:
+            raise InputError("give one TABLES directory alone, or capture files")
+        _no_capture_options(flt, dialect)
+        groups = _tables("summarise_tables", captures[0], by)
+        if not groups:
+            _nothing_found([f"{captures[0]}: the tables hold no stream"])
+    else:
+        collector = _figures(captures, by, errors, flt, stall_ms, dialect, max_decoded, jobs)
+        groups = collector.groups()
+    if as_json:
+        _echo(dumps(stats_document(by, groups)) + "\n")
+    elif groups:
+        _console().print(stats_table(groups, captures[0] if len(captures) == 1 else None))
+    if errors:
+        raise InputError("; ".join(errors))
+
+
+class _SidesCommand(click.Command):
+    """A command whose arguments may be split in two by ``--``: click drops the ``--``
+    (it ends the options), so it is swapped for :data:`SIDES` before click parses, and
+    options may still follow it."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if "--" in args:
+            i = args.index("--")
+            args = [*args[:i], SIDES, *args[i + 1 :]]
+        return super().parse_args(ctx, args)
+
+
+SIDES = "\0--"
+"""What stands for ``--`` among ``compare``'s arguments (no command-line argument holds
+a NUL, so no file name is taken for it)."""
+
+
+@main.command(
+    cls=_SidesCommand,
+    short_help="Two captures side by side: which is faster, beyond noise.",
+    epilog=_examples(
+        "sse-inspect compare before.flow after.flow",
+        "sse-inspect compare mon/*.flow -- tue/*.flow --by model",
+        "sse-inspect compare openai.flow anthropic.flow --by dialect --json",
+    ),
+)
+@click.argument("captures", nargs=-1, required=True, metavar="A B | A... -- B...")
+@_figure_options
+@click.option("--seed", type=int, default=0, show_default=True, help="The bootstrap's random seed.")
+def compare(
+    captures: tuple[str, ...],
+    by: tuple[str, ...],
+    as_json: bool,
+    flt: flowfilter.TFilter | None,
+    stall_ms: float,
+    dialect: str | None,
+    max_decoded: int | None,
+    jobs: int | None,
+    seed: int,
+) -> None:
+    """Compare the streams of A and B (two captures, or two groups of files split by
+    --, or TABLES directories) group by group: per figure A's and B's median, B-A,
+    B/A, and whether the difference is larger than noise.
+
+    The test is a percentile bootstrap of the difference of medians: each side resampled
+    with replacement 2,000 times (seeded, so every run gives the same answer); the
+    difference is significant when its 95% confidence interval excludes 0 and each side
+    has at least 5 streams with the figure. The better side (lower times and stalls,
+    higher tokens/s) is marked. Groups on one side only are listed as such.
+
+    Exit status: 0 compared (whatever the result), 1 a side has no event stream, 2
+    unreadable input.
+    """
+    from .analysis.compare import compare_values
+    from .present.json import dumps
+    from .present.stats import compare_document, compare_table
+
+    sides = _split_sides(captures)
+    errors: list[str] = []
+    values = []
+    for side in sides:
+        if any(os.path.isdir(c) for c in side):
+            if len(side) > 1:
+                raise InputError("give one TABLES directory alone per side, or capture files")
+            _no_capture_options(flt, dialect)
+            values.append(_tables("figure_values", side[0], by))
+        else:
+            collector = _figures(side, by, errors, flt, stall_ms, dialect, max_decoded, jobs)
+            values.append(collector.values())
+    if errors:
+        raise InputError("; ".join(errors))
+    groups = compare_values(values[0], values[1], seed=seed)
+    if as_json:
+        _echo(dumps(compare_document(by, groups, sides[0], sides[1], seed)) + "\n")
+    else:
+        _console().print(compare_table(by, groups, sides[0], sides[1]))
+
+
+def _split_sides(captures: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A and B of ``compare``'s arguments: split at ``--``, else exactly two."""
+    if SIDES in captures:
+        i = captures.index(SIDES)
+        a, b = captures[:i], tuple(c for c in captures[i + 1 :] if c != SIDES)
+        if a and b:
+            return a, b
+        captures = a or b  # a leading "--" only ends the options
+    if len(captures) != 2:
+        raise InputError(
+            f"compare takes two captures (A B), or two groups of files (A... -- B...); "
+            f"got {len(captures)} without --"
+        )
+    return (captures[0],), (captures[1],)
+
+
+def _figures(
+    captures: tuple[str, ...],
+    by: tuple[str, ...],
+    errors: list[str],
+    flt: flowfilter.TFilter | None,
+    stall_ms: float,
+    dialect: str | None,
+    max_decoded: int | None,
+    jobs: int | None,
+) -> Collector:
+    """The figures of every stream of ``captures``, by group, read as ``analyze --json``
+    reads them (``--jobs`` workers too) but keeping a few floats per stream, not records.
+    No event stream at all exits 1 (after ``errors``, if any, exit 2)."""
+    from .analysis.stats import Collector
+    from .present.stats import figures_record
+
+    empty: list[str] = []
+    collector = Collector(by)
+    job = Job(figures_record, stall_ms, dialect, max_decoded)
+    for a, record in _analysed(captures, flt, errors, empty, job, jobs or cpu_count()):
+        if record is None:
+            assert a is not None
+            record = figures_record(a)
+        collector.add(record)
+    if not collector.streams:
+        if errors:
+            raise InputError("; ".join(errors))
+        _nothing_found(empty)
+    return collector
+
+
+def _no_capture_options(flt: flowfilter.TFilter | None, dialect: str | None) -> None:
+    if flt is not None or dialect is not None:
+        raise InputError("--filter and --dialect read captures; TABLES were analysed already")
+
+
+def _tables(function: str, path: str, by: tuple[str, ...]) -> Any:
+    """``function(path, by)`` of :mod:`.analysis.tables` (the DuckDB path), which needs
+    the optional extra; a directory that holds no tables is bad input."""
+    try:
+        tables = importlib.import_module(".analysis.tables", __package__)
+        if not tables.is_tables_dir(path):
+            raise InputError(f"{path}: a directory without tables (export --format parquet -o DIR)")
+        return getattr(tables, function)(path, by)
+    except ImportError:
+        raise InputError(
+            f"{path}: reading Parquet tables needs duckdb: pip install 'sse-inspect[tables]'"
+        ) from None
 
 
 def _streams(

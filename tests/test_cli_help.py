@@ -12,7 +12,7 @@ from sse_inspect.cli import main
 
 from .conftest import SAMPLES
 
-COMMANDS = ["analyze", "export", "capture", "replay", "demo"]
+COMMANDS = ["analyze", "export", "capture", "replay", "report", "stats", "compare", "demo"]
 
 
 def _help(*args: str) -> str:
@@ -57,7 +57,9 @@ def test_both_listening_commands_document_the_same_option_names(command: str) ->
 )
 def test_capture_accepts_both_spellings(monkeypatch: pytest.MonkeyPatch, args: list[str]) -> None:
     seen: list[Any] = []
-    monkeypatch.setattr("sse_inspect.capture.proxy.run_capture", seen.append)
+    monkeypatch.setattr(
+        "sse_inspect.capture.proxy.run_capture", lambda config, view=None: seen.append(config)
+    )
     result = CliRunner().invoke(main, ["capture", "-w", "+unused.flow", *args])
     assert result.exit_code == 0, result.output
     (config,) = seen

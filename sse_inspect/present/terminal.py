@@ -46,8 +46,10 @@ __all__ = [
     "Cells",
     "EventsTable",
     "StreamsTable",
+    "event_kind",
     "events_table",
     "footnotes",
+    "house_table",
     "short_url",
     "stream_details",
 ]
@@ -386,7 +388,7 @@ def _slab(
     lines: Iterable[list[Text]],
     header: bool,
 ) -> Table:
-    table = _table(title)
+    table = house_table(title)
     table.show_header = header
     for c in columns:
         _add_column(table, c, widths[c])
@@ -445,7 +447,7 @@ def _footnotes(untimed: list[int], errors: list[tuple[int, str]]) -> Text:
     return lines
 
 
-def _table(title: str | None, expand: bool = False) -> Table:
+def house_table(title: str | None, expand: bool = False) -> Table:
     """The house style: a rule under the header and no boxes, so wide rows still fit."""
     return Table(
         title=None if title is None else Text(title),  # a path or URL, never markup
@@ -525,7 +527,7 @@ class EventsTable:
             event = max(EVENT_MIN, event - (BODY_MIN - room))
         s = self.analysis.stream
         title = f"Stream {self.number}: {s.method or ''} {s.url or s.source}".replace("  ", " ")
-        table = _table(title, expand=True)
+        table = house_table(title, expand=True)
         overflow: OverflowMethod = "fold" if self.full else "ellipsis"
         table.add_column("+ms", justify="right", no_wrap=True)
         table.add_column("Event", width=event, no_wrap=not self.full, overflow=overflow)
@@ -579,7 +581,7 @@ def events_table(a: Analysis, number: int, raw: bool = False, full: bool = False
 def _carried(e: Event, deltas: list[Delta], cut: int | None) -> Text:
     """What an event carried as its dialect read it, else what kind of event it is."""
     if not deltas:
-        return Text(_kind(e), style="dim")
+        return Text(event_kind(e), style="dim")
     out = Text()
     for d in deltas:
         if out:
@@ -599,7 +601,7 @@ def _carried(e: Event, deltas: list[Delta], cut: int | None) -> Text:
     return out
 
 
-def _kind(e: Event) -> str:
+def event_kind(e: Event) -> str:
     """The kind of an event that carried no output, from its data and name alone."""
     data = e.data.strip()
     if data == "[DONE]":
