@@ -167,6 +167,8 @@ def commands(jobs: bool) -> list[Command]:
     ]
     if jobs:
         out.append(Command("analyze --json (default jobs)", analyze, True, ".json"))
+    if has_command(cli, "stats"):  # beside the analyze it is held against: the machine drifts
+        out.append(Command("stats --json", (cli, "stats", "--json", "{capture}"), True, ".stats"))
     table = (cli, "analyze", "{capture}")
     out.append(Command("analyze (table)", table, True, ".txt", env=(("COLUMNS", "160"),)))
     for fmt in ("har", "jsonl", "md"):
@@ -177,8 +179,6 @@ def commands(jobs: bool) -> list[Command]:
                 out_suffix=f".{fmt}",
             )
         )
-    if has_command(cli, "stats"):
-        out.append(Command("stats --json", (cli, "stats", "--json", "{capture}"), True, ".stats"))
     if has_tables():
         argv = (cli, "export", "{capture}", "-o", "{out}", "--format", "parquet")
         out.append(Command("export --format parquet", argv, out_suffix=".tables"))
@@ -408,13 +408,17 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     for n in sizes:
         captures[n] = workdir / f"capture-{n}.flow"
         build(sample, n, captures[n])
-    rows = []
-    for command in commands(jobs):
-        for n in sizes:
+    rows, cmds = [], commands(jobs)
+    # Size by size, every command in turn: each ratio is to the bare read of a minute ago at
+    # most (this machine's speed drifts by a third over a few minutes).
+    for n in sizes:
+        for command in cmds:
             rows.append(run_one(command, captures[n], n, workdir))
             if sys.stderr.isatty():  # progress, on a terminal only
                 r = rows[-1]
                 print(f"  ran {r.command.name} on {n:,}: {r.wall:.2f} s", file=sys.stderr)
+    order = {c.name: i for i, c in enumerate(cmds)}
+    rows.sort(key=lambda r: (order[r.command.name], r.streams))
     print_table(rows, sizes)
     print_targets(rows, sizes, jobs)
 

@@ -5,59 +5,19 @@ the faster side marked) and two at the same cadence (no difference is claimed)."
 from __future__ import annotations
 
 import json
-import random
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from sse_inspect.demo.chatsim import ANSWER, cadence, openai_chat_events, tokens
-from sse_inspect.demo.harness import CaptureProcess
-from sse_inspect.replay.server import Script, ScriptServer
-
-from .conftest import fetch
-
-STREAMS = 9
-EVENTS = openai_chat_events(tokens(ANSWER)[:14])
-CADENCES = {"slow": (0.02, 0.035), "fast": (0.003, 0.008), "same": (0.008, 0.02)}
-"""The simulator's gaps between events (s): drawn uniformly from these bounds."""
-
-
-def script(gap: tuple[float, float], seed: int) -> Script:
-    # Each stream its own first-byte wait and jitter, so that the spread within a
-    # capture is the stream's, far above what the proxy adds.
-    first = random.Random(seed).uniform(0.02, 0.1)
-    offsets = cadence(len(EVENTS), seed=seed, first=first, gap=gap, stall_after=None)
-    return Script(tuple(zip(offsets, EVENTS, strict=True)))
-
-
-ROUTES = {
-    f"/{name}/{i}/v1/chat/completions": script(gap, seed=i)
-    for name, gap in CADENCES.items()
-    for i in range(STREAMS)
-}
+from sse_inspect.demo.cadences import STREAMS, record
 
 
 @pytest.fixture(scope="module")
-def captures(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
-    workdir = tmp_path_factory.mktemp("compare")
-    server = ScriptServer(ROUTES)
-    base = server.start()
-    out = {}
-    try:
-        for name, route in [("slow", "slow"), ("fast", "fast"), ("same1", "same"),
-                            ("same2", "same")]:  # fmt: skip
-            path = workdir / f"{name}.flow"
-            with CaptureProcess(path, confdir=workdir / "mitmproxy") as proxy:
-                for i in range(STREAMS):
-                    fetch(proxy.port, f"{base}/{route}/{i}/v1/chat/completions")
-            out[name] = path
-        yield out
-    finally:
-        server.stop()
+def captures(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return record(tmp_path_factory.mktemp("compare"))
 
 
 def compare(a: Path, b: Path) -> dict[str, Any]:
