@@ -1,4 +1,5 @@
-"""The SSE contentview where users look: ``mitmdump --flow-detail 3`` and mitmweb in Chromium.
+"""The SSE contentview where users look: ``mitmdump --flow-detail 3``, the mitmproxy
+console in tmux, and mitmweb in Chromium.
 
 Both load ``addons/sse_capture.py`` as a user does and read a committed capture (``-r``);
 nothing listens beyond 127.0.0.1 and nothing is contacted but mitmweb itself. What the
@@ -12,9 +13,11 @@ import json
 import os
 import queue
 import secrets
+import shutil
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -81,6 +84,54 @@ def test_mitmdump_shows_the_answer_and_the_timed_events(expected: dict[str, Any]
     assert rows[-1][1:3] == ["message", "[DONE]"]
     assert rows[-1][0] == ms(expected["duration_ms"])  # its time from the request start
     assert "Traceback" not in run.stderr + out
+
+
+# -- the mitmproxy console in tmux -------------------------------------------------------
+
+
+def _screen(server: str) -> str:
+    return subprocess.run(
+        ["tmux", "-L", server, "capture-pane", "-p"],
+        capture_output=True, text=True, timeout=10, check=True,
+    ).stdout  # fmt: skip
+
+
+def _wait_for(server: str, text: str, timeout: float = 20.0) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        screen = _screen(server)
+        if text in screen or time.monotonic() > deadline:
+            return screen
+        time.sleep(0.2)
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux (apt install tmux)")
+def test_the_mitmproxy_console_picks_the_sse_view(expected: dict[str, Any], tmp_path: Path) -> None:
+    """As a person would: open the flow in ``mitmproxy``'s console and go to its response."""
+    server = f"sse-inspect-console-{os.getpid()}-{secrets.token_hex(3)}"
+    console = [
+        str(BIN / "mitmproxy"), "-nr", str(SAMPLE), "-s", str(ADDON),
+        "--set", "console_mouse=false", "--set", f"confdir={tmp_path / 'mitmproxy'}",
+    ]  # fmt: skip
+    tmux = ["tmux", "-L", server, "-f", "/dev/null"]
+    subprocess.run(
+        [*tmux, "new-session", "-d", "-x", "140", "-y", "45", "-c", str(ROOT), *console],
+        check=True, timeout=10,
+    )  # fmt: skip
+    try:
+        flows = _wait_for(server, "/v1/chat/completions")
+        assert "/v1/chat/completions" in flows, flows
+        subprocess.run([*tmux, "send-keys", "Enter"], check=True, timeout=10)
+        _wait_for(server, "Flow Details")
+        subprocess.run([*tmux, "send-keys", "Tab"], check=True, timeout=10)
+        screen = _wait_for(server, "Answer:")
+    finally:
+        subprocess.run([*tmux, "kill-server"], timeout=10, check=False)
+    assert f"SSE · {expected['dialect']} · model {expected['model']}" in screen, screen
+    head = screen.split("Answer:", 1)[1].split("Events:", 1)[0]
+    first_words = " ".join(expected["text"].split()[:8])
+    assert first_words in flat(head), screen
+    assert f"{ms(expected['ttfb_ms'])}  message  role assistant" in screen, screen
 
 
 # -- mitmweb in headless Chromium -------------------------------------------------------
