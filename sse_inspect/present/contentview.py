@@ -143,24 +143,9 @@ def analyse(data: bytes, metadata: Metadata) -> Analysis:
 
 def _bare_stream(data: bytes) -> Stream:
     """A body with no flow around it, as a raw ``.sse`` file is read: no timing."""
-    from ..load.stream import Stream
+    from ..load.raw import bare_stream
 
-    return Stream(
-        source=_SOURCE,
-        flow_id="",
-        method=None,
-        url=None,
-        request_headers=(),
-        request_body=b"",
-        status=None,
-        response_headers=(("content-type", "text/event-stream"),),
-        body=bytes(data),
-        chunks=None,
-        request_start=None,
-        response_start=None,
-        response_end=None,
-        complete=True,
-    )
+    return bare_stream(bytes(data), _SOURCE, "")
 
 
 def render(a: Analysis) -> str:
