@@ -10,6 +10,7 @@ one event (n > 1 choices, say) arrive once. Times are seconds internally, ms out
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from math import isfinite
 
@@ -145,8 +146,10 @@ def _gaps(gaps: list[float]) -> Gaps | None:
     )
 
 
-def percentile(ordered: list[float], q: float) -> float:
-    """Linear interpolation between closest ranks: NumPy's default, which vLLM reports."""
+def percentile(ordered: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0 to 100) of values already sorted, not empty, by linear
+    interpolation between closest ranks: NumPy's default, which vLLM reports. One
+    definition for a stream's gaps and for figures across streams (``stats``)."""
     pos = (len(ordered) - 1) * q / 100
     lo = int(pos)
     hi = min(lo + 1, len(ordered) - 1)

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from urllib.parse import urlsplit
 
+from .cadence import percentile as sorted_percentile  # values already sorted: no check
+
 __all__ = [
     "FIGURES",
     "GROUP_KEYS",
@@ -81,14 +83,6 @@ def percentile(values: Sequence[float], q: float) -> float:
     if not 0 <= q <= 100:
         raise ValueError(f"percentile {q} is not between 0 and 100")
     return sorted_percentile(sorted(values), q)
-
-
-def sorted_percentile(ordered: Sequence[float], q: float) -> float:
-    """:func:`percentile` of values already sorted, not empty (no check: the hot path)."""
-    rank = (len(ordered) - 1) * q / 100
-    lo = math.floor(rank)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (rank - lo)
 
 
 @dataclass(frozen=True, slots=True)
